@@ -1,0 +1,207 @@
+//! A spawned task: its shared header (which is also its waker), the
+//! executor-local record holding the future, and the future wrapper that
+//! delivers the output to the task's completion slot.
+//!
+//! # Ground rules
+//! - `Header` is shared (`Arc`) by the executor, every waker of the task and
+//!   its `JoinHandle`; it holds only atomics and immutable data.
+//! - The future itself never leaves the executor's thread: it lives in the
+//!   executor's task table (`TaskRun`), so `!Send` futures are fine.
+//! - The output goes through a [`Slot`]. Whatever ends the future — output,
+//!   panic, cancel, executor dropped — completes the slot exactly once.
+
+use super::state::{CANCELLED, DONE, SCHEDULED};
+use crate::error::TaskError;
+use crate::slab::Key;
+use crate::slot::Slot;
+use crate::sync::Mutex;
+use alloc::boxed::Box;
+use alloc::sync::Arc;
+use alloc::task::Wake;
+use alloc::vec::Vec;
+use core::future::Future;
+use core::pin::Pin;
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::task::{Poll, Waker};
+
+/// The part of an executor that other threads reach: the queue of tasks
+/// woken from elsewhere, and the means to wake the executor's thread.
+pub(crate) struct Shared {
+    /// Tasks woken from a thread that is not running this executor.
+    remote: Mutex<Vec<Key>>,
+    /// Fast check that `remote` has something, without taking the lock.
+    has_remote: AtomicBool,
+    /// Wakes the executor's thread when it parks (no-op without `std`).
+    pub(crate) unpark: Waker,
+}
+
+impl Shared {
+    pub(crate) fn new(unpark: Waker) -> Self {
+        Shared {
+            remote: Mutex::new(Vec::new()),
+            has_remote: AtomicBool::new(false),
+            unpark,
+        }
+    }
+
+    fn push_remote(&self, key: Key) {
+        self.remote.lock().push(key);
+        self.has_remote.store(true, Ordering::Release);
+        self.unpark.wake_by_ref();
+    }
+
+    pub(crate) fn has_remote(&self) -> bool {
+        self.has_remote.load(Ordering::Acquire)
+    }
+
+    /// Moves the remote wakes into `into` (swap, no allocation when warm).
+    pub(crate) fn drain_remote(&self, into: &mut Vec<Key>) {
+        if self.has_remote.swap(false, Ordering::Acquire) {
+            core::mem::swap(&mut *self.remote.lock(), into);
+        }
+    }
+}
+
+/// What every waker and handle of a task shares.
+pub(crate) struct Header {
+    state: AtomicU8,
+    /// The task's entry in its executor's table.
+    pub(crate) key: Key,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Header {
+    /// A header for a task that is about to be queued for its first poll.
+    pub(crate) fn new(key: Key, shared: Arc<Shared>) -> Self {
+        Header {
+            state: AtomicU8::new(SCHEDULED),
+            key,
+            shared,
+        }
+    }
+
+    /// Queues the task unless it is already queued or done.
+    pub(crate) fn schedule(&self) {
+        let prev = self.state.fetch_or(SCHEDULED, Ordering::AcqRel);
+        if prev & (SCHEDULED | DONE) != 0 {
+            return;
+        }
+        #[cfg(feature = "std")]
+        if super::current::push_local(&self.shared, self.key) {
+            return;
+        }
+        self.shared.push_remote(self.key);
+    }
+
+    /// Asks the executor to drop the task at its next turn.
+    pub(crate) fn cancel(&self) {
+        let prev = self.state.fetch_or(CANCELLED, Ordering::AcqRel);
+        if prev & (CANCELLED | DONE) == 0 {
+            self.schedule();
+        }
+    }
+
+    /// Called by the executor right before a poll: clears `SCHEDULED` (so
+    /// wakes during the poll queue the task again) and says whether the task
+    /// was cancelled instead.
+    pub(crate) fn start_poll(&self) -> PollAction {
+        let prev = self.state.fetch_and(!SCHEDULED, Ordering::AcqRel);
+        if prev & CANCELLED != 0 {
+            PollAction::Drop
+        } else {
+            PollAction::Poll
+        }
+    }
+
+    /// Marks the task done: no wake will ever queue it again.
+    pub(crate) fn set_done(&self) {
+        self.state.fetch_or(DONE | SCHEDULED, Ordering::AcqRel);
+    }
+}
+
+/// What the executor does with a task it popped from the run queue.
+#[must_use]
+pub(crate) enum PollAction {
+    Poll,
+    /// It was cancelled: drop the future without polling it.
+    Drop,
+}
+
+impl Wake for Header {
+    fn wake(self: Arc<Self>) {
+        self.schedule();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.schedule();
+    }
+}
+
+/// The executor-local record of a task, taken out of the task table while
+/// it is polled.
+pub(crate) struct TaskRun {
+    pub(crate) future: Pin<Box<dyn Future<Output = ()>>>,
+    pub(crate) header: Arc<Header>,
+    pub(crate) waker: Waker,
+}
+
+/// Wraps `future` so that its outcome lands in `slot`: the output, a
+/// `Panicked` error (with `std`) or `Cancelled` if it is dropped first.
+pub(crate) fn deliver_to<F>(future: F, slot: Arc<Slot<F::Output>>) -> impl Future<Output = ()>
+where
+    F: Future,
+{
+    let guard = CancelOnDrop(Some(slot));
+    async move {
+        let mut guard = guard;
+        let mut future = core::pin::pin!(future);
+        let outcome = core::future::poll_fn(|cx| poll_catching(future.as_mut(), cx)).await;
+        if let Some(slot) = guard.0.take() {
+            // A refused completion means the slot was completed elsewhere
+            // first; this outcome is then dropped here, on the executor.
+            let _ = slot.complete(outcome);
+        }
+    }
+}
+
+/// Completes the slot with `Cancelled` if the task is dropped before it
+/// delivered its output.
+struct CancelOnDrop<T>(Option<Arc<Slot<T>>>);
+
+impl<T> Drop for CancelOnDrop<T> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.0.take() {
+            let _ = slot.complete(Err(TaskError::Cancelled));
+        }
+    }
+}
+
+/// Polls `future`, turning a panic into `Err(Panicked(message))`.
+fn poll_catching<F: Future>(
+    future: Pin<&mut F>,
+    cx: &mut core::task::Context<'_>,
+) -> Poll<Result<F::Output, TaskError>> {
+    #[cfg(feature = "std")]
+    {
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx)));
+        match polled {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(TaskError::Panicked(panic_message(&*payload)))),
+        }
+    }
+    #[cfg(not(feature = "std"))]
+    future.poll(cx).map(Ok)
+}
+
+/// The message of a panic payload (`&str` or `String`), else a placeholder.
+#[cfg(feature = "std")]
+pub(crate) fn panic_message(payload: &(dyn core::any::Any + Send)) -> alloc::string::String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).into()
+    } else if let Some(s) = payload.downcast_ref::<alloc::string::String>() {
+        s.clone()
+    } else {
+        "task panicked with a non-string payload".into()
+    }
+}

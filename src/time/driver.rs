@@ -1,0 +1,279 @@
+//! The timer driver: one per executor, shared (behind `Arc`) by every timer
+//! future created on it, so those futures are `Send` and can be dropped on any
+//! thread.
+//!
+//! Time is kept as `u64` nanoseconds since the driver's origin. Timers are
+//! filed in the [`TimerWheel`] by 1 ms tick, rounded up so the wheel never
+//! fires one early. To wake each timer at its *exact* deadline rather than at
+//! the end of its millisecond, a turn pulls the wheel one tick ahead of now:
+//! entries due within the next millisecond move to `soon`, a small heap
+//! ordered by exact deadline, and the executor parks until the earliest of
+//! those (or until the wheel's next tick starts).
+//!
+//! # Ground rules
+//! - `state` is locked for a handful of operations at a time and never while
+//!   a waker runs: due wakers are collected under the lock and woken after.
+//! - A timer future holds a [`TimerKey`] while its entry is in the wheel. The
+//!   key goes stale when the entry moves to `soon` or fires; a stale key makes
+//!   `cancel` a no-op and makes `register` file a fresh entry. An entry left in
+//!   `soon` by a dropped timer fires (harmlessly) within a millisecond.
+//! - `parked_until` is set by the owning executor just before it parks. A
+//!   timer registered from another thread with an earlier deadline wakes it.
+
+use super::clock::{Clock, ClockKind};
+use super::wheel::{TimerKey, TimerWheel};
+use crate::sync::Mutex;
+use alloc::collections::BinaryHeap;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+use core::fmt;
+use core::task::Waker;
+use core::time::Duration;
+
+/// Nanoseconds per wheel tick (1 ms).
+pub(crate) const TICK_NANOS: u64 = 1_000_000;
+
+/// Converts a duration to nanoseconds; `None` when it does not fit in `u64`
+/// (about 584 years), which callers treat as "never".
+pub(crate) fn duration_nanos(d: Duration) -> Option<u64> {
+    u64::try_from(d.as_nanos()).ok()
+}
+
+/// The wheel tick of an exact deadline: rounded up, never early.
+fn tick_of(deadline: u64) -> u64 {
+    deadline.div_ceil(TICK_NANOS)
+}
+
+struct Entry {
+    /// Exact deadline in nanoseconds.
+    deadline: u64,
+    waker: Waker,
+}
+
+/// An entry due within the current millisecond, ordered by deadline (the
+/// heap is a max-heap, so the order is reversed).
+struct Soon(Entry);
+
+impl PartialEq for Soon {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.deadline == other.0.deadline
+    }
+}
+impl Eq for Soon {}
+impl PartialOrd for Soon {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Soon {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.deadline.cmp(&self.0.deadline)
+    }
+}
+
+struct State {
+    wheel: TimerWheel<Entry>,
+    soon: BinaryHeap<Soon>,
+    /// The owning executor is parked until this time (`u64::MAX`: no limit).
+    parked_until: Option<u64>,
+    /// The executor is gone; no timer will ever fire again.
+    closed: bool,
+}
+
+/// Shared timer state of one executor.
+pub(crate) struct TimerDriver {
+    clock: Clock,
+    /// What `Instant` the driver's time zero stands for.
+    #[cfg(feature = "std")]
+    origin: std::time::Instant,
+    /// Wakes the owning executor's thread (when it parks).
+    unpark: Waker,
+    state: Mutex<State>,
+}
+
+impl TimerDriver {
+    pub(crate) fn new(clock: Clock, unpark: Waker) -> Self {
+        TimerDriver {
+            #[cfg(feature = "std")]
+            origin: match clock.kind() {
+                ClockKind::System => std::time::Instant::now(),
+                // A manual clock's zero is its own origin: map it to "now".
+                ClockKind::Manual(m) => std::time::Instant::now()
+                    .checked_sub(m.now())
+                    .unwrap_or_else(std::time::Instant::now),
+            },
+            clock,
+            unpark,
+            state: Mutex::new(State {
+                wheel: TimerWheel::new(),
+                soon: BinaryHeap::new(),
+                parked_until: None,
+                closed: false,
+            }),
+        }
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Now, in nanoseconds since the origin.
+    pub(crate) fn now(&self) -> u64 {
+        match self.clock.kind() {
+            #[cfg(feature = "std")]
+            ClockKind::System => duration_nanos(self.origin.elapsed()).unwrap_or(u64::MAX),
+            ClockKind::Manual(m) => m.nanos(),
+        }
+    }
+
+    /// The deadline `after` from now; `None` ("never") when it overflows.
+    pub(crate) fn deadline_after(&self, after: Duration) -> Option<u64> {
+        duration_nanos(after).and_then(|d| self.now().checked_add(d))
+    }
+
+    #[cfg(feature = "std")]
+    pub(crate) fn to_instant(&self, nanos: u64) -> Option<std::time::Instant> {
+        self.origin.checked_add(Duration::from_nanos(nanos))
+    }
+
+    /// An `Instant` in driver time: clamped to 0 when before the origin,
+    /// `None` ("never") when past the `u64` range.
+    #[cfg(feature = "std")]
+    pub(crate) fn from_instant(&self, at: std::time::Instant) -> Option<u64> {
+        duration_nanos(at.saturating_duration_since(self.origin))
+    }
+
+    /// Files (or refreshes) a timer for `deadline` that wakes `waker`.
+    ///
+    /// `key` is the caller's registration `(key, filed deadline)`. While that
+    /// entry is still in the wheel and filed no later than `deadline`, it is
+    /// kept and only its waker refreshed: a deadline pushed later (a reset, a
+    /// debounce) costs no removal; the entry fires at the old time, the timer
+    /// sees it is not due and registers again. A deadline moved earlier
+    /// replaces the entry.
+    pub(crate) fn register(&self, key: &mut Option<(TimerKey, u64)>, deadline: u64, waker: &Waker) {
+        let wake_owner = {
+            let mut state = self.state.lock();
+            assert!(
+                !state.closed,
+                "a timer was polled after the executor it was created on was dropped"
+            );
+            if let Some((k, at)) = *key {
+                if at <= deadline {
+                    if let Some(entry) = state.wheel.get_mut(k) {
+                        if !entry.waker.will_wake(waker) {
+                            entry.waker = waker.clone();
+                        }
+                        return;
+                    }
+                } else {
+                    state.wheel.cancel(k);
+                }
+            }
+            let k = state.wheel.insert(
+                tick_of(deadline),
+                Entry {
+                    deadline,
+                    waker: waker.clone(),
+                },
+            );
+            *key = Some((k, deadline));
+            matches!(state.parked_until, Some(until) if deadline < until)
+        };
+        if wake_owner {
+            self.unpark.wake_by_ref();
+        }
+    }
+
+    /// Removes a registration (no-op for a stale one).
+    pub(crate) fn cancel(&self, key: TimerKey) {
+        // Take the entry out under the lock, drop its waker after.
+        let entry = self.state.lock().wheel.cancel(key);
+        drop(entry);
+    }
+
+    /// Collects the wakers of every timer due at `now` into `due`.
+    pub(crate) fn fire(&self, now: u64, due: &mut Vec<Waker>) {
+        let mut state = self.state.lock();
+        let state = &mut *state;
+        // Pull everything due within the next tick out of the wheel; what is
+        // not exactly due yet waits in `soon`.
+        let look_ahead = now / TICK_NANOS + 1;
+        while let Some((_, entry)) = state.wheel.poll(look_ahead) {
+            if entry.deadline <= now {
+                due.push(entry.waker);
+            } else {
+                state.soon.push(Soon(entry));
+            }
+        }
+        while state.soon.peek().is_some_and(|s| s.0.deadline <= now) {
+            due.push(state.soon.pop().expect("peeked").0.waker);
+        }
+    }
+
+    /// When the next timer needs attention, in nanoseconds (may be at or
+    /// before now: then fire before parking).
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        Self::next_deadline_of(&self.state.lock())
+    }
+
+    fn next_deadline_of(state: &State) -> Option<u64> {
+        let soon = state.soon.peek().map(|s| s.0.deadline);
+        // A wheel tick T holds deadlines in (T-1 ms, T ms]: start looking at
+        // T-1 ms, when `fire` pulls the tick into `soon`.
+        let wheel = state
+            .wheel
+            .next_expiration()
+            .map(|tick| tick.saturating_sub(1).saturating_mul(TICK_NANOS));
+        match (soon, wheel) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Records that the owner is about to park and returns until when.
+    pub(crate) fn prepare_park(&self) -> Option<u64> {
+        let mut state = self.state.lock();
+        let next = Self::next_deadline_of(&state);
+        state.parked_until = Some(next.unwrap_or(u64::MAX));
+        next
+    }
+
+    /// Records that the owner is awake again.
+    pub(crate) fn unparked(&self) {
+        self.state.lock().parked_until = None;
+    }
+
+    /// Number of timers waiting.
+    pub(crate) fn len(&self) -> usize {
+        let state = self.state.lock();
+        state.wheel.len() + state.soon.len()
+    }
+
+    /// Marks the driver dead and drops every pending waker (outside the lock).
+    pub(crate) fn close(&self) {
+        let (wheel, soon) = {
+            let mut state = self.state.lock();
+            state.closed = true;
+            (
+                core::mem::take(&mut state.wheel),
+                core::mem::take(&mut state.soon),
+            )
+        };
+        drop((wheel, soon));
+    }
+}
+
+impl fmt::Debug for TimerDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("TimerDriver");
+        d.field("clock", &self.clock);
+        match self.state.try_lock() {
+            Some(state) => d
+                .field("timers", &(state.wheel.len() + state.soon.len()))
+                .field("closed", &state.closed),
+            None => d.field("state", &"<locked>"),
+        };
+        d.finish()
+    }
+}
