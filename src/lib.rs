@@ -1,13 +1,114 @@
-#![doc = "concurrent-tasks (work in progress)"]
+//! Run async work from ordinary programs without a big runtime.
+//!
+//! `concurrent-tasks` is a small single-thread executor with its own timer
+//! wheel: spawn `!Send` futures, sleep, time out, tick at intervals — on the
+//! current thread with [`block_on`], or by hand with a [`LocalExecutor`]. It
+//! is the Rust re-imagining of the Python library `concurrent_tasks`, whose
+//! task pools, background, restartable, periodic and debounced tasks are
+//! built on this foundation.
+//!
+//! # The model, step by step
+//!
+//! **1. `block_on` runs a future on this thread**, together with every task it
+//! spawns and every timer they set. While nothing is ready, the thread parks
+//! until the next wake or timer deadline: an idle program uses no CPU.
+//!
+//! ```
+//! use concurrent_tasks::{block_on, sleep, spawn};
+//! use std::time::Duration;
+//!
+//! let sum = block_on(async {
+//!     let a = spawn(async { sleep(Duration::from_millis(10)).await; 1 });
+//!     let b = spawn(async { 2 });
+//!     a.await.unwrap() + b.await.unwrap()
+//! });
+//! assert_eq!(sum, 3);
+//! ```
+//!
+//! **2. A spawned task is polled by the executor's loop.** Each turn takes in
+//! wakes from other threads, fires due timers, and polls the tasks that are
+//! ready. A task's waker queues it again: from the executor's own thread
+//! straight into the run queue (no lock, no channel), from another thread
+//! through a locked queue that also unparks the executor. A task woken many
+//! times before it runs is queued once.
+//!
+//! ```
+//! use concurrent_tasks::{LocalExecutor, yield_now};
+//!
+//! let ex = LocalExecutor::new();
+//! let h = ex.spawn(async { yield_now().await; "ran in two turns" });
+//! ex.run_until_stalled(); // drive by hand: no parking
+//! assert_eq!(h.try_take(), Some(Ok("ran in two turns")));
+//! ```
+//!
+//! **3. Timers live in a hierarchical wheel** ([`time::wheel`]) of 1 ms ticks:
+//! O(1) insert and cancel. Deadlines are rounded *up* to the tick, so nothing
+//! fires early, and the executor parks until the exact earliest deadline, so
+//! nothing fires a millisecond late. The timer futures are `Send`.
+//!
+//! ```
+//! use concurrent_tasks::{block_on, timeout, sleep, TaskError};
+//! use std::time::Duration;
+//!
+//! block_on(async {
+//!     let r = timeout(Duration::from_millis(5), sleep(Duration::from_secs(60))).await;
+//!     assert_eq!(r, Err(TaskError::TimedOut));
+//! });
+//! ```
+//!
+//! **4. A handle delivers the outcome** through a shared completion slot:
+//! `Ok(output)`, or [`TaskError::Cancelled`] / [`TaskError::Panicked`]. A
+//! [`JoinHandle`] is `Send + Sync`: await it anywhere, cancel it from any
+//! thread; a cancelled task is dropped on its executor's thread.
+//!
+//! ```
+//! use concurrent_tasks::{LocalExecutor, TaskError};
+//!
+//! let ex = LocalExecutor::new();
+//! let stuck = ex.spawn(std::future::pending::<()>());
+//! std::thread::scope(|s| { s.spawn(|| stuck.cancel()); });
+//! assert_eq!(ex.block_on(stuck), Err(TaskError::Cancelled));
+//! ```
+//!
+//! **5. Time can be driven by a test.** On a [`time::ManualClock`], time moves
+//! only when told to, and `block_on` jumps straight to the next deadline when
+//! everything waits on timers.
+//!
+//! ```
+//! use concurrent_tasks::{time::ManualClock, LocalExecutor, sleep};
+//! use std::time::Duration;
+//!
+//! let clock = ManualClock::new();
+//! let ex = LocalExecutor::with_clock(clock.clone());
+//! ex.block_on(async { sleep(Duration::from_secs(86_400)).await });
+//! assert_eq!(clock.now(), Duration::from_secs(86_400)); // a day, in microseconds
+//! ```
+//!
+//! # Without `std`
+//!
+//! With `default-features = false` the crate is `#![no_std]` + `alloc`: the
+//! timer wheel, the executor driven by hand ([`LocalExecutor::spawn`],
+//! [`LocalExecutor::sleep`], [`LocalExecutor::advance_time`],
+//! [`LocalExecutor::run_until_stalled`]) and the completion slot, with a spin
+//! lock in place of `parking_lot`.
+//!
+//! # Safety
+//!
+//! The crate denies `unsafe_code`. The one exception is the no_std spin lock
+//! (`sync/spin.rs`), with a `// SAFETY:` comment on each block and Miri tests.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(unsafe_code)]
 #![warn(
     missing_docs,
     missing_debug_implementations,
     rust_2018_idioms,
-    unreachable_pub
+    unreachable_pub,
+    unused_must_use
 )]
+#![doc(test(attr(deny(warnings))))]
+
 extern crate alloc;
+
 mod error;
 mod executor;
 mod slab;
@@ -22,3 +123,8 @@ pub use executor::{yield_now, JoinHandle, LocalExecutor, YieldNow};
 pub use time::Sleep;
 #[cfg(feature = "std")]
 pub use time::{interval, interval_at, sleep, sleep_until, timeout, timeout_at};
+
+/// The README's examples, compiled and run as doctests so they stay true.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

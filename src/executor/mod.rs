@@ -44,7 +44,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt;
 use core::future::Future;
-use core::task::{Context, Poll, Waker};
+use core::task::{Context, Waker};
 use core::time::Duration;
 use task::{Header, PollAction, Shared, TaskRun};
 
@@ -156,7 +156,7 @@ impl LocalExecutor {
         let mut future = core::pin::pin!(future);
         loop {
             if main.take_woken() {
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                if let core::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }
             }
@@ -235,6 +235,29 @@ impl LocalExecutor {
         Sleep::after(self.inner.driver.clone(), duration)
     }
 
+    /// Runs `future` for at most `duration` from now on this executor's
+    /// timers: its output, or `Err(TaskError::TimedOut)`. The way to time out
+    /// without a current executor (no_std).
+    ///
+    /// ```
+    /// use concurrent_tasks::{time::ManualClock, LocalExecutor, TaskError};
+    /// use std::time::Duration;
+    ///
+    /// let ex = LocalExecutor::with_clock(ManualClock::new());
+    /// let h = ex.spawn(ex.timeout(Duration::from_secs(1), std::future::pending::<()>()));
+    /// ex.run_until_stalled();
+    /// ex.advance_time(Duration::from_secs(1));
+    /// ex.run_until_stalled();
+    /// assert_eq!(h.try_take(), Some(Ok(Err(TaskError::TimedOut))));
+    /// ```
+    pub fn timeout<F: Future>(
+        &self,
+        duration: Duration,
+        future: F,
+    ) -> impl Future<Output = Result<F::Output, crate::TaskError>> {
+        crate::time::timeout::race(self.sleep(duration), future)
+    }
+
     /// Time since this executor's clock origin.
     pub fn now(&self) -> Duration {
         Duration::from_nanos(self.inner.driver.now())
@@ -302,6 +325,7 @@ impl Inner {
 
     /// Queues a task woken on this thread. `false` if the run queue is busy
     /// (the caller then takes the remote path, which is always correct).
+    #[cfg(feature = "std")]
     pub(crate) fn push_ready(&self, key: Key) -> bool {
         match self.ready.try_borrow_mut() {
             Ok(mut ready) => {
@@ -449,3 +473,6 @@ impl MainWake {
         self.woken.load(core::sync::atomic::Ordering::Acquire)
     }
 }
+
+#[cfg(all(test, feature = "std"))]
+mod tests;

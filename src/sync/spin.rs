@@ -68,6 +68,12 @@ impl<T: ?Sized> SpinMutex<T> {
     }
 }
 
+impl<T: Default> Default for SpinMutex<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
 impl<T: ?Sized + fmt::Debug> fmt::Debug for SpinMutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.try_lock() {

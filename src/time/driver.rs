@@ -13,15 +13,19 @@
 //! # Ground rules
 //! - `state` is locked for a handful of operations at a time and never while
 //!   a waker runs: due wakers are collected under the lock and woken after.
-//! - A timer future holds a [`TimerKey`] while its entry is in the wheel. The
-//!   key goes stale when the entry moves to `soon` or fires; a stale key makes
-//!   `cancel` a no-op and makes `register` file a fresh entry. An entry left in
-//!   `soon` by a dropped timer fires (harmlessly) within a millisecond.
+//! - Every timer is one entry in `entries`, found by a generation-checked
+//!   [`Key`] that its timer future holds. The wheel and `soon` only point at
+//!   entries. Cancelling removes the entry (and its wheel link) at once, in
+//!   O(1), wherever it is; a `soon` item left pointing at a removed entry is
+//!   skipped when it comes up.
+//! - A key whose entry fired or was cancelled is stale: `cancel` ignores it
+//!   and `register` files a fresh entry.
 //! - `parked_until` is set by the owning executor just before it parks. A
 //!   timer registered from another thread with an earlier deadline wakes it.
 
 use super::clock::{Clock, ClockKind};
 use super::wheel::{TimerKey, TimerWheel};
+use crate::slab::{Key, Slab};
 use crate::sync::Mutex;
 use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
@@ -48,15 +52,21 @@ struct Entry {
     /// Exact deadline in nanoseconds.
     deadline: u64,
     waker: Waker,
+    /// The wheel link while the entry is filed there; `None` once it moved
+    /// to `soon`.
+    wheel: Option<TimerKey>,
 }
 
 /// An entry due within the current millisecond, ordered by deadline (the
 /// heap is a max-heap, so the order is reversed).
-struct Soon(Entry);
+struct Soon {
+    deadline: u64,
+    entry: Key,
+}
 
 impl PartialEq for Soon {
     fn eq(&self, other: &Self) -> bool {
-        self.0.deadline == other.0.deadline
+        self.deadline == other.deadline
     }
 }
 impl Eq for Soon {}
@@ -67,12 +77,13 @@ impl PartialOrd for Soon {
 }
 impl Ord for Soon {
     fn cmp(&self, other: &Self) -> Ordering {
-        other.0.deadline.cmp(&self.0.deadline)
+        other.deadline.cmp(&self.deadline)
     }
 }
 
 struct State {
-    wheel: TimerWheel<Entry>,
+    entries: Slab<Entry>,
+    wheel: TimerWheel<Key>,
     soon: BinaryHeap<Soon>,
     /// The owning executor is parked until this time (`u64::MAX`: no limit).
     parked_until: Option<u64>,
@@ -105,6 +116,7 @@ impl TimerDriver {
             clock,
             unpark,
             state: Mutex::new(State {
+                entries: Slab::new(),
                 wheel: TimerWheel::new(),
                 soon: BinaryHeap::new(),
                 parked_until: None,
@@ -139,7 +151,7 @@ impl TimerDriver {
     /// An `Instant` in driver time: clamped to 0 when before the origin,
     /// `None` ("never") when past the `u64` range.
     #[cfg(feature = "std")]
-    pub(crate) fn from_instant(&self, at: std::time::Instant) -> Option<u64> {
+    pub(crate) fn nanos_at(&self, at: std::time::Instant) -> Option<u64> {
         duration_nanos(at.saturating_duration_since(self.origin))
     }
 
@@ -151,45 +163,48 @@ impl TimerDriver {
     /// debounce) costs no removal; the entry fires at the old time, the timer
     /// sees it is not due and registers again. A deadline moved earlier
     /// replaces the entry.
-    pub(crate) fn register(&self, key: &mut Option<(TimerKey, u64)>, deadline: u64, waker: &Waker) {
-        let wake_owner = {
+    pub(crate) fn register(&self, key: &mut Option<(Key, u64)>, deadline: u64, waker: &Waker) {
+        let (wake_owner, replaced) = {
             let mut state = self.state.lock();
+            let state = &mut *state;
             assert!(
                 !state.closed,
                 "a timer was polled after the executor it was created on was dropped"
             );
-            if let Some((k, at)) = *key {
-                if at <= deadline {
-                    if let Some(entry) = state.wheel.get_mut(k) {
+            let mut replaced = None;
+            if let Some((k, filed)) = *key {
+                if filed <= deadline {
+                    if let Some(entry) = state.entries.get_mut(k) {
                         if !entry.waker.will_wake(waker) {
                             entry.waker = waker.clone();
                         }
                         return;
                     }
                 } else {
-                    state.wheel.cancel(k);
+                    replaced = state.remove(k);
                 }
             }
-            let k = state.wheel.insert(
-                tick_of(deadline),
-                Entry {
-                    deadline,
-                    waker: waker.clone(),
-                },
-            );
+            let k = state.entries.insert(Entry {
+                deadline,
+                waker: waker.clone(),
+                wheel: None,
+            });
+            let link = state.wheel.insert(tick_of(deadline), k);
+            state.entries.get_mut(k).expect("just inserted").wheel = Some(link);
             *key = Some((k, deadline));
-            matches!(state.parked_until, Some(until) if deadline < until)
+            let wake_owner = matches!(state.parked_until, Some(until) if deadline < until);
+            (wake_owner, replaced)
         };
+        drop(replaced); // its waker, outside the lock
         if wake_owner {
             self.unpark.wake_by_ref();
         }
     }
 
-    /// Removes a registration (no-op for a stale one).
-    pub(crate) fn cancel(&self, key: TimerKey) {
-        // Take the entry out under the lock, drop its waker after.
-        let entry = self.state.lock().wheel.cancel(key);
-        drop(entry);
+    /// Removes a registration (no-op for a stale key).
+    pub(crate) fn cancel(&self, key: Key) {
+        let entry = self.state.lock().remove(key);
+        drop(entry); // its waker, outside the lock
     }
 
     /// Collects the wakers of every timer due at `now` into `due`.
@@ -199,15 +214,27 @@ impl TimerDriver {
         // Pull everything due within the next tick out of the wheel; what is
         // not exactly due yet waits in `soon`.
         let look_ahead = now / TICK_NANOS + 1;
-        while let Some((_, entry)) = state.wheel.poll(look_ahead) {
+        while let Some((_, k)) = state.wheel.poll(look_ahead) {
+            let entry = state
+                .entries
+                .get_mut(k)
+                .expect("wheel links only live entries");
             if entry.deadline <= now {
-                due.push(entry.waker);
+                due.push(state.entries.remove(k).expect("live").waker);
             } else {
-                state.soon.push(Soon(entry));
+                entry.wheel = None;
+                state.soon.push(Soon {
+                    deadline: entry.deadline,
+                    entry: k,
+                });
             }
         }
-        while state.soon.peek().is_some_and(|s| s.0.deadline <= now) {
-            due.push(state.soon.pop().expect("peeked").0.waker);
+        while state.soon.peek().is_some_and(|s| s.deadline <= now) {
+            let soon = state.soon.pop().expect("peeked");
+            // A cancelled entry is simply gone.
+            if let Some(entry) = state.entries.remove(soon.entry) {
+                due.push(entry.waker);
+            }
         }
     }
 
@@ -218,7 +245,7 @@ impl TimerDriver {
     }
 
     fn next_deadline_of(state: &State) -> Option<u64> {
-        let soon = state.soon.peek().map(|s| s.0.deadline);
+        let soon = state.soon.peek().map(|s| s.deadline);
         // A wheel tick T holds deadlines in (T-1 ms, T ms]: start looking at
         // T-1 ms, when `fire` pulls the tick into `soon`.
         let wheel = state
@@ -232,35 +259,54 @@ impl TimerDriver {
     }
 
     /// Records that the owner is about to park and returns until when.
+    #[cfg(feature = "std")]
     pub(crate) fn prepare_park(&self) -> Option<u64> {
         let mut state = self.state.lock();
+        // Drop cancelled items from the top of `soon`, so they cause no
+        // early wake-up.
+        while let Some(top) = state.soon.peek() {
+            if state.entries.get(top.entry).is_some() {
+                break;
+            }
+            state.soon.pop();
+        }
         let next = Self::next_deadline_of(&state);
         state.parked_until = Some(next.unwrap_or(u64::MAX));
         next
     }
 
     /// Records that the owner is awake again.
+    #[cfg(feature = "std")]
     pub(crate) fn unparked(&self) {
         self.state.lock().parked_until = None;
     }
 
     /// Number of timers waiting.
     pub(crate) fn len(&self) -> usize {
-        let state = self.state.lock();
-        state.wheel.len() + state.soon.len()
+        self.state.lock().entries.len()
     }
 
     /// Marks the driver dead and drops every pending waker (outside the lock).
     pub(crate) fn close(&self) {
-        let (wheel, soon) = {
+        let entries = {
             let mut state = self.state.lock();
             state.closed = true;
-            (
-                core::mem::take(&mut state.wheel),
-                core::mem::take(&mut state.soon),
-            )
+            state.wheel = TimerWheel::new();
+            state.soon.clear();
+            core::mem::replace(&mut state.entries, Slab::new())
         };
-        drop((wheel, soon));
+        drop(entries);
+    }
+}
+
+impl State {
+    /// Removes an entry and its wheel link; `None` for a stale key.
+    fn remove(&mut self, key: Key) -> Option<Entry> {
+        let entry = self.entries.remove(key)?;
+        if let Some(link) = entry.wheel {
+            self.wheel.cancel(link);
+        }
+        Some(entry)
     }
 }
 
@@ -270,7 +316,7 @@ impl fmt::Debug for TimerDriver {
         d.field("clock", &self.clock);
         match self.state.try_lock() {
             Some(state) => d
-                .field("timers", &(state.wheel.len() + state.soon.len()))
+                .field("timers", &state.entries.len())
                 .field("closed", &state.closed),
             None => d.field("state", &"<locked>"),
         };

@@ -157,6 +157,7 @@ mod tests {
         // Overflow means "never".
         assert_eq!(Burst.next(u64::MAX - 1, 0, 10), None);
         assert_eq!(Delay.next(0, u64::MAX, 10), None);
-        assert_eq!(Skip.next(0, u64::MAX - 5, u64::MAX / 2), None);
+        assert_eq!(Skip.next(0, u64::MAX - 5, u64::MAX / 2), Some(u64::MAX - 1));
+        assert_eq!(Skip.next(0, u64::MAX - 1, u64::MAX / 2), None);
     }
 }

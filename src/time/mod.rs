@@ -18,7 +18,7 @@ pub(crate) mod driver;
 #[cfg(feature = "std")]
 mod interval;
 mod sleep;
-mod timeout;
+pub(crate) mod timeout;
 pub mod wheel;
 
 pub use clock::{Clock, ManualClock};
@@ -109,14 +109,14 @@ mod current_fns {
     #[track_caller]
     pub fn sleep_until(deadline: Instant) -> Sleep {
         let driver = expect_driver("sleep_until");
-        let at = driver.from_instant(deadline);
+        let at = driver.nanos_at(deadline);
         Sleep::at(driver, at)
     }
 
     /// Like [`sleep_until`], but [`TaskError::NoExecutor`] outside an executor.
     pub fn try_sleep_until(deadline: Instant) -> Result<Sleep, TaskError> {
         let driver = current_driver()?;
-        let at = driver.from_instant(deadline);
+        let at = driver.nanos_at(deadline);
         Ok(Sleep::at(driver, at))
     }
 

@@ -2,7 +2,7 @@
 //! driver.
 
 use super::driver::TimerDriver;
-use super::wheel::TimerKey;
+use crate::slab::Key;
 use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
@@ -23,8 +23,8 @@ pub struct Sleep {
     driver: Arc<TimerDriver>,
     /// Exact deadline in driver nanoseconds; `None` is "never".
     deadline: Option<u64>,
-    /// The wheel entry and the deadline it was filed at, once polled.
-    registration: Option<(TimerKey, u64)>,
+    /// The driver entry and the deadline it was filed at, once polled.
+    registration: Option<(Key, u64)>,
 }
 
 impl Sleep {
@@ -57,7 +57,7 @@ impl Sleep {
     /// registration in place until it fires.
     #[cfg(feature = "std")]
     pub fn reset(&mut self, deadline: std::time::Instant) {
-        self.deadline = self.driver.from_instant(deadline);
+        self.deadline = self.driver.nanos_at(deadline);
     }
 
     /// Moves the deadline to `duration` from now.
@@ -66,14 +66,17 @@ impl Sleep {
     }
 
     /// The deadline in driver nanoseconds (`None`: never).
+    #[cfg(feature = "std")]
     pub(crate) fn deadline_nanos(&self) -> Option<u64> {
         self.deadline
     }
 
+    #[cfg(feature = "std")]
     pub(crate) fn set_deadline_nanos(&mut self, deadline: Option<u64>) {
         self.deadline = deadline;
     }
 
+    #[cfg(feature = "std")]
     pub(crate) fn driver(&self) -> &Arc<TimerDriver> {
         &self.driver
     }
