@@ -96,7 +96,8 @@
 //!
 //! The crate denies `unsafe_code`. The one exception is the no_std spin lock
 //! (`sync/spin.rs`), with a `// SAFETY:` comment on each block and Miri tests.
-#![cfg_attr(not(feature = "std"), no_std)]
+// Tests link std even without the feature, so the no_std paths run on the host.
+#![cfg_attr(not(any(feature = "std", test)), no_std)]
 #![deny(unsafe_code)]
 #![warn(
     missing_docs,

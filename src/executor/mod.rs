@@ -122,6 +122,13 @@ impl LocalExecutor {
         }
     }
 
+    /// An executor on a fresh [`ManualClock`](crate::time::ManualClock)
+    /// (time starts at zero and moves only by
+    /// [`advance_time`](Self::advance_time)).
+    pub fn new_manual() -> Self {
+        Self::with_clock(crate::time::ManualClock::new())
+    }
+
     /// Spawns `future` on this executor. It first runs at the executor's next
     /// turn; the returned handle yields its output.
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
@@ -186,12 +193,7 @@ impl LocalExecutor {
     pub fn run_until_stalled(&self) {
         #[cfg(feature = "std")]
         let _enter = current::enter(&self.inner);
-        loop {
-            self.inner.turn();
-            if !self.inner.has_ready() && !self.inner.timers_due() {
-                break;
-            }
-        }
+        while self.inner.turn() || self.inner.has_ready() {}
     }
 
     /// Moves this executor's [`ManualClock`](crate::time::ManualClock)
@@ -226,7 +228,7 @@ impl LocalExecutor {
                  with LocalExecutor::with_clock(ManualClock::new())"
             ),
         }
-        self.inner.fire_timers();
+        let _ = self.inner.fire_timers();
     }
 
     /// A [`Sleep`] on this executor's timer driver that completes `duration`
@@ -340,18 +342,13 @@ impl Inner {
         !self.ready.borrow().is_empty() || self.shared.has_remote()
     }
 
-    fn timers_due(&self) -> bool {
-        self.driver
-            .next_deadline()
-            .is_some_and(|at| at <= self.driver.now())
-    }
-
     /// One turn: take in remote wakes, fire due timers, then poll each task
     /// that is queued at this point once (tasks woken meanwhile wait for the
     /// next turn, so a task that keeps waking itself cannot starve timers).
-    fn turn(&self) {
+    /// Returns whether anything fired or ran.
+    fn turn(&self) -> bool {
         self.take_remote_wakes();
-        self.fire_timers();
+        let fired = self.fire_timers();
         let batch = self.ready.borrow().len();
         for _ in 0..batch {
             let next = self.ready.borrow_mut().pop_front();
@@ -360,6 +357,7 @@ impl Inner {
                 None => break,
             }
         }
+        fired || batch > 0
     }
 
     fn take_remote_wakes(&self) {
@@ -369,12 +367,18 @@ impl Inner {
         *self.remote_scratch.borrow_mut() = keys;
     }
 
-    fn fire_timers(&self) {
+    /// Wakes the tasks of due timers; returns whether there were any.
+    fn fire_timers(&self) -> bool {
+        if !self.driver.has_timers() {
+            return false;
+        }
         let mut due = core::mem::take(&mut *self.due_scratch.borrow_mut());
         self.driver.fire(self.driver.now(), &mut due);
+        let fired = !due.is_empty();
         // Wake with no borrow held: a waker may be anyone's.
         due.drain(..).for_each(Waker::wake);
         *self.due_scratch.borrow_mut() = due;
+        fired
     }
 
     fn run_task(&self, key: Key) {
@@ -474,5 +478,7 @@ impl MainWake {
     }
 }
 
+#[cfg(test)]
+mod manual_tests;
 #[cfg(all(test, feature = "std"))]
 mod tests;

@@ -157,9 +157,13 @@ where
         let mut future = core::pin::pin!(future);
         let outcome = core::future::poll_fn(|cx| poll_catching(future.as_mut(), cx)).await;
         if let Some(slot) = guard.0.take() {
-            // A refused completion means the slot was completed elsewhere
-            // first; this outcome is then dropped here, on the executor.
-            let _ = slot.complete(outcome);
+            // With the handle gone (detached) nobody can read the outcome:
+            // drop it here and skip the lock. Otherwise a refused completion
+            // means the slot was completed elsewhere first; the outcome is
+            // then dropped here too, on the executor.
+            if Arc::strong_count(&slot) > 1 {
+                let _ = slot.complete(outcome);
+            }
         }
     }
 }

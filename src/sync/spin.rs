@@ -114,8 +114,6 @@ impl<T: ?Sized> Drop for SpinMutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::sync::Arc;
-    use alloc::vec::Vec;
 
     #[test]
     fn lock_gives_exclusive_access() {
@@ -142,6 +140,8 @@ mod tests {
     #[cfg(feature = "std")]
     #[test]
     fn counts_stay_exact_across_threads() {
+        use alloc::sync::Arc;
+        use alloc::vec::Vec;
         const THREADS: usize = 4;
         const ROUNDS: usize = if cfg!(miri) { 50 } else { 10_000 };
         let m = Arc::new(SpinMutex::new(Vec::new()));

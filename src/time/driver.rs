@@ -31,6 +31,7 @@ use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 use core::fmt;
+use core::sync::atomic::{self, AtomicUsize};
 use core::task::Waker;
 use core::time::Duration;
 
@@ -99,6 +100,9 @@ pub(crate) struct TimerDriver {
     origin: std::time::Instant,
     /// Wakes the owning executor's thread (when it parks).
     unpark: Waker,
+    /// Number of live entries, mirrored out of the lock so a turn with no
+    /// timers skips both the lock and the clock.
+    armed: AtomicUsize,
     state: Mutex<State>,
 }
 
@@ -115,6 +119,7 @@ impl TimerDriver {
             },
             clock,
             unpark,
+            armed: AtomicUsize::new(0),
             state: Mutex::new(State {
                 entries: Slab::new(),
                 wheel: TimerWheel::new(),
@@ -155,15 +160,27 @@ impl TimerDriver {
         duration_nanos(at.saturating_duration_since(self.origin))
     }
 
-    /// Files (or refreshes) a timer for `deadline` that wakes `waker`.
+    /// Files, refreshes or completes the timer of a timer future.
     ///
-    /// `key` is the caller's registration `(key, filed deadline)`. While that
-    /// entry is still in the wheel and filed no later than `deadline`, it is
-    /// kept and only its waker refreshed: a deadline pushed later (a reset, a
-    /// debounce) costs no removal; the entry fires at the old time, the timer
-    /// sees it is not due and registers again. A deadline moved earlier
-    /// replaces the entry.
-    pub(crate) fn register(&self, key: &mut Option<(Key, u64)>, deadline: u64, waker: &Waker) {
+    /// `registration` is the future's `(entry, filed deadline)`, `None`
+    /// before its first poll. Returns `Ready` when the timer has fired.
+    ///
+    /// - First poll: the entry is filed without reading the clock; one
+    ///   already due fires at the executor's next turn.
+    /// - Entry still waiting and filed no later than `deadline`: only the
+    ///   waker is refreshed. So pushing a deadline later (a reset, a
+    ///   debounce) costs no removal: the entry fires at the old time, the
+    ///   future sees it is not due and files again.
+    /// - Entry gone: it fired at its filed deadline. `Ready` if that was not
+    ///   before `deadline`, otherwise the clock decides.
+    /// - Deadline moved earlier: the entry is replaced.
+    pub(crate) fn poll_timer(
+        &self,
+        registration: &mut Option<(Key, u64)>,
+        deadline: u64,
+        waker: &Waker,
+    ) -> core::task::Poll<()> {
+        use core::task::Poll;
         let (wake_owner, replaced) = {
             let mut state = self.state.lock();
             let state = &mut *state;
@@ -172,16 +189,21 @@ impl TimerDriver {
                 "a timer was polled after the executor it was created on was dropped"
             );
             let mut replaced = None;
-            if let Some((k, filed)) = *key {
-                if filed <= deadline {
-                    if let Some(entry) = state.entries.get_mut(k) {
+            if let Some((k, filed)) = *registration {
+                match state.entries.get_mut(k) {
+                    Some(entry) if filed <= deadline => {
                         if !entry.waker.will_wake(waker) {
                             entry.waker = waker.clone();
                         }
-                        return;
+                        return Poll::Pending;
                     }
-                } else {
-                    replaced = state.remove(k);
+                    Some(_) => replaced = state.remove(k),
+                    None => {
+                        *registration = None;
+                        if deadline <= filed || self.now() >= deadline {
+                            return Poll::Ready(());
+                        }
+                    }
                 }
             }
             let k = state.entries.insert(Entry {
@@ -191,7 +213,9 @@ impl TimerDriver {
             });
             let link = state.wheel.insert(tick_of(deadline), k);
             state.entries.get_mut(k).expect("just inserted").wheel = Some(link);
-            *key = Some((k, deadline));
+            self.armed
+                .store(state.entries.len(), atomic::Ordering::Relaxed);
+            *registration = Some((k, deadline));
             let wake_owner = matches!(state.parked_until, Some(until) if deadline < until);
             (wake_owner, replaced)
         };
@@ -199,11 +223,24 @@ impl TimerDriver {
         if wake_owner {
             self.unpark.wake_by_ref();
         }
+        core::task::Poll::Pending
+    }
+
+    /// `true` when at least one timer waits (a hint read without the lock;
+    /// the owner re-checks under the lock before parking).
+    pub(crate) fn has_timers(&self) -> bool {
+        self.armed.load(atomic::Ordering::Relaxed) != 0
     }
 
     /// Removes a registration (no-op for a stale key).
     pub(crate) fn cancel(&self, key: Key) {
-        let entry = self.state.lock().remove(key);
+        let entry = {
+            let mut state = self.state.lock();
+            let entry = state.remove(key);
+            self.armed
+                .store(state.entries.len(), atomic::Ordering::Relaxed);
+            entry
+        };
         drop(entry); // its waker, outside the lock
     }
 
@@ -236,14 +273,12 @@ impl TimerDriver {
                 due.push(entry.waker);
             }
         }
+        self.armed
+            .store(state.entries.len(), atomic::Ordering::Relaxed);
     }
 
     /// When the next timer needs attention, in nanoseconds (may be at or
     /// before now: then fire before parking).
-    pub(crate) fn next_deadline(&self) -> Option<u64> {
-        Self::next_deadline_of(&self.state.lock())
-    }
-
     fn next_deadline_of(state: &State) -> Option<u64> {
         let soon = state.soon.peek().map(|s| s.deadline);
         // A wheel tick T holds deadlines in (T-1 ms, T ms]: start looking at
@@ -293,6 +328,7 @@ impl TimerDriver {
             state.closed = true;
             state.wheel = TimerWheel::new();
             state.soon.clear();
+            self.armed.store(0, atomic::Ordering::Relaxed);
             core::mem::replace(&mut state.entries, Slab::new())
         };
         drop(entries);

@@ -90,15 +90,8 @@ impl Future for Sleep {
         let Some(deadline) = this.deadline else {
             return Poll::Pending; // never: nothing to register
         };
-        if this.driver.now() >= deadline {
-            if let Some((key, _)) = this.registration.take() {
-                this.driver.cancel(key);
-            }
-            return Poll::Ready(());
-        }
         this.driver
-            .register(&mut this.registration, deadline, cx.waker());
-        Poll::Pending
+            .poll_timer(&mut this.registration, deadline, cx.waker())
     }
 }
 
