@@ -240,21 +240,24 @@ mod tests {
         assert!(slot.poll_take(&mut Context::from_waker(&w1)).is_pending());
         assert!(slot.poll_take(&mut Context::from_waker(&w1)).is_pending());
         assert!(slot.poll_take(&mut Context::from_waker(&w2)).is_pending());
-        assert_eq!(
-            slot.waiter_count(),
-            2,
-            "a re-registered waker is not stored twice"
-        );
+        // `will_wake` is best-effort (Miri gives each codegen unit its own
+        // vtable), so the de-duplication is checked natively only.
+        if !cfg!(miri) {
+            assert_eq!(
+                slot.waiter_count(),
+                2,
+                "a re-registered waker is stored once"
+            );
+        }
         assert_eq!(slot.complete(Ok(1)), Ok(()));
         assert_eq!(
             slot.complete(Ok(2)),
             Err(Ok(2)),
             "second completion is refused"
         );
-        assert_eq!(
-            (n1.load(Ordering::SeqCst), n2.load(Ordering::SeqCst)),
-            (1, 1)
-        );
+        assert_eq!(n2.load(Ordering::SeqCst), 1);
+        let n1 = n1.load(Ordering::SeqCst);
+        assert!(n1 == 1 || (cfg!(miri) && n1 == 2), "woken {n1} times");
         assert!(slot.is_complete());
         assert_eq!(slot.try_take(), Some(Ok(1)));
         assert_eq!(slot.try_take(), Some(Err(TaskError::AlreadyTaken)));
