@@ -112,6 +112,8 @@ extern crate alloc;
 
 mod error;
 mod executor;
+#[cfg(feature = "std")]
+mod pool;
 mod slab;
 mod slot;
 mod sync;
@@ -121,6 +123,16 @@ pub use error::TaskError;
 #[cfg(feature = "std")]
 pub use executor::current::{block_on, spawn, try_spawn};
 pub use executor::{yield_now, JoinHandle, LocalExecutor, YieldNow};
+#[cfg(feature = "std")]
+pub use pool::{
+    AsyncThreadedTaskPool, BlockingThreadedTaskPool, PoolStats, Spawn, TaskHandle, TaskPool,
+    TaskPoolBuilder, TaskPoolSpawner, ThreadedTaskPoolBuilder,
+};
+/// Front markers of [`ThreadedTaskPoolBuilder`].
+#[cfg(feature = "std")]
+pub mod front {
+    pub use crate::pool::{Async, Blocking};
+}
 pub use time::Sleep;
 #[cfg(feature = "std")]
 pub use time::{interval, interval_at, sleep, sleep_until, timeout, timeout_at};

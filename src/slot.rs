@@ -27,11 +27,14 @@ pub(crate) enum SlotState<T> {
     Full(Result<T, TaskError>),
     /// The outcome was taken by a poll, `join` or `wait`.
     Taken,
+    /// The handle is gone: an outcome arriving now is refused (handed back
+    /// to the completer, which may report it).
+    Detached,
 }
 
 /// Wakers of the tasks or threads waiting on a slot. One waiter (the common
 /// case: a single handle) needs no allocation.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub(crate) enum Waiters {
     #[default]
     None,
@@ -118,7 +121,28 @@ impl<T> Slot<T> {
 
     /// `true` once an outcome was stored (taken or not).
     pub(crate) fn is_complete(&self) -> bool {
-        !matches!(self.inner.lock().state, SlotState::Empty)
+        matches!(
+            self.inner.lock().state,
+            SlotState::Full(_) | SlotState::Taken
+        )
+    }
+
+    /// Says the handle is gone. Returns the outcome if one was stored and
+    /// never read; an outcome arriving later is refused by `complete`.
+    pub(crate) fn detach(&self) -> Option<Result<T, TaskError>> {
+        let mut inner = self.inner.lock();
+        inner.waiters = Waiters::None;
+        match core::mem::replace(&mut inner.state, SlotState::Detached) {
+            SlotState::Full(outcome) => {
+                inner.state = SlotState::Taken;
+                Some(outcome)
+            }
+            SlotState::Taken => {
+                inner.state = SlotState::Taken;
+                None
+            }
+            SlotState::Empty | SlotState::Detached => None,
+        }
     }
 
     /// Takes the outcome if there is one; else registers `cx`'s waker.
@@ -127,7 +151,7 @@ impl<T> Slot<T> {
         let mut inner = self.inner.lock();
         match core::mem::replace(&mut inner.state, SlotState::Taken) {
             SlotState::Full(outcome) => Poll::Ready(outcome),
-            SlotState::Taken => Poll::Ready(Err(TaskError::AlreadyTaken)),
+            SlotState::Taken | SlotState::Detached => Poll::Ready(Err(TaskError::AlreadyTaken)),
             SlotState::Empty => {
                 inner.state = SlotState::Empty;
                 inner.waiters.register(cx.waker());
@@ -141,7 +165,7 @@ impl<T> Slot<T> {
         let mut inner = self.inner.lock();
         match core::mem::replace(&mut inner.state, SlotState::Taken) {
             SlotState::Full(outcome) => Some(outcome),
-            SlotState::Taken => Some(Err(TaskError::AlreadyTaken)),
+            SlotState::Taken | SlotState::Detached => Some(Err(TaskError::AlreadyTaken)),
             SlotState::Empty => {
                 inner.state = SlotState::Empty;
                 None
@@ -204,6 +228,7 @@ impl<T> fmt::Debug for Slot<T> {
                     SlotState::Full(Ok(_)) => "ok",
                     SlotState::Full(Err(_)) => "err",
                     SlotState::Taken => "taken",
+                    SlotState::Detached => "detached",
                 };
                 f.debug_struct("Slot")
                     .field("state", &state)
@@ -266,6 +291,18 @@ mod tests {
             slot.poll_take(&mut Context::from_waker(&w3)),
             Poll::Ready(Err(TaskError::AlreadyTaken))
         );
+    }
+
+    #[test]
+    fn detach_hands_back_an_unread_outcome_and_refuses_later_ones() {
+        let slot: Slot<u8> = Slot::new();
+        assert_eq!(slot.detach(), None);
+        assert_eq!(slot.complete(Ok(1)), Err(Ok(1)), "refused after detach");
+        assert!(!slot.is_complete());
+        let slot: Slot<u8> = Slot::new();
+        slot.complete(Err(TaskError::TimedOut)).unwrap();
+        assert_eq!(slot.detach(), Some(Err(TaskError::TimedOut)));
+        assert_eq!(slot.detach(), None, "handed back once");
     }
 
     #[test]

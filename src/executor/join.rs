@@ -45,6 +45,10 @@ impl<T> JoinHandle<T> {
         JoinHandle { header, slot }
     }
 
+    pub(crate) fn slot(&self) -> &Arc<Slot<T>> {
+        &self.slot
+    }
+
     /// Cancels the task, from any thread. A task that has not started is
     /// never polled; a running one is dropped, on its executor's thread, at
     /// its next await point. The handle then yields `Err(Cancelled)` — unless
@@ -82,7 +86,7 @@ impl<T> Future for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
-            .field("task", &self.header.key)
+            .field("task", &self.header.key())
             .field("finished", &self.is_finished())
             .finish()
     }

@@ -308,21 +308,42 @@ impl Inner {
     where
         F: Future + 'static,
     {
+        let header = Arc::new(Header::new(self.shared.clone()));
         let slot = Arc::new(Slot::new());
-        let future: Box<dyn Future<Output = ()>> = Box::new(task::deliver_to(future, slot.clone()));
-        let mut tasks = self.tasks.borrow_mut();
-        let key = tasks.vacant_key();
-        let header = Arc::new(Header::new(key, self.shared.clone()));
-        let waker = Waker::from(header.clone());
-        let filed = tasks.insert(Some(TaskRun {
-            future: Box::into_pin(future),
-            header: header.clone(),
-            waker,
-        }));
-        debug_assert_eq!(filed, key);
-        drop(tasks);
-        self.ready.borrow_mut().push_back(key);
+        self.spawn_prepared(header.clone(), slot.clone(), future, Ok, None);
         JoinHandle::new(header, slot)
+    }
+
+    /// Spawns `future` as the task of a header and slot made beforehand
+    /// (possibly on another thread, see [`Header`]); `map` turns its output
+    /// into the slot's outcome; failures after the handle is gone go to
+    /// `report`.
+    pub(crate) fn spawn_prepared<F, T, M>(
+        &self,
+        header: Arc<Header>,
+        slot: Arc<Slot<T>>,
+        future: F,
+        map: M,
+        report: Option<task::Reporter>,
+    ) where
+        F: Future + 'static,
+        T: 'static,
+        M: FnOnce(F::Output) -> Result<T, crate::TaskError> + 'static,
+    {
+        debug_assert!(Arc::ptr_eq(&header.shared, &self.shared));
+        let future: Box<dyn Future<Output = ()>> =
+            Box::new(task::deliver_to(future, slot, map, report));
+        let waker = Waker::from(header.clone());
+        let key = {
+            let mut tasks = self.tasks.borrow_mut();
+            header.bind(tasks.vacant_key());
+            tasks.insert(Some(TaskRun {
+                future: Box::into_pin(future),
+                header,
+                waker,
+            }))
+        };
+        self.ready.borrow_mut().push_back(key);
     }
 
     /// Queues a task woken on this thread. `false` if the run queue is busy

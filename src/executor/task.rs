@@ -21,7 +21,7 @@ use alloc::task::Wake;
 use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use core::task::{Poll, Waker};
 
 /// The part of an executor that other threads reach: the queue of tasks
@@ -63,20 +63,42 @@ impl Shared {
 }
 
 /// What every waker and handle of a task shares.
+///
+/// A header can be made before its task is spawned (a pool's `create_task`
+/// on another thread hands out the handle first): it starts `SCHEDULED`, so
+/// no wake can queue it before the executor [binds](Header::bind) its table
+/// entry and queues it for the first poll.
 pub(crate) struct Header {
     state: AtomicU8,
-    /// The task's entry in its executor's table.
-    pub(crate) key: Key,
+    /// The task's entry in its executor's table, set once by `bind` before
+    /// the first poll; published to other threads by the `state` changes
+    /// that any waker or cancel must go through.
+    index: AtomicU32,
+    generation: AtomicU32,
     pub(crate) shared: Arc<Shared>,
 }
 
 impl Header {
-    /// A header for a task that is about to be queued for its first poll.
-    pub(crate) fn new(key: Key, shared: Arc<Shared>) -> Self {
+    /// A header for a task not yet in its executor's table.
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
         Header {
             state: AtomicU8::new(SCHEDULED),
-            key,
+            index: AtomicU32::new(u32::MAX),
+            generation: AtomicU32::new(0),
             shared,
+        }
+    }
+
+    /// Records the task's table entry (the executor, before queuing it).
+    pub(crate) fn bind(&self, key: Key) {
+        self.index.store(key.index, Ordering::Relaxed);
+        self.generation.store(key.generation, Ordering::Release);
+    }
+
+    pub(crate) fn key(&self) -> Key {
+        Key {
+            generation: self.generation.load(Ordering::Acquire),
+            index: self.index.load(Ordering::Relaxed),
         }
     }
 
@@ -86,11 +108,12 @@ impl Header {
         if prev & (SCHEDULED | DONE) != 0 {
             return;
         }
+        let key = self.key();
         #[cfg(feature = "std")]
-        if super::current::push_local(&self.shared, self.key) {
+        if super::current::push_local(&self.shared, key) {
             return;
         }
-        self.shared.push_remote(self.key);
+        self.shared.push_remote(key);
     }
 
     /// Asks the executor to drop the task at its next turn.
@@ -145,24 +168,50 @@ pub(crate) struct TaskRun {
     pub(crate) waker: Waker,
 }
 
-/// Wraps `future` so that its outcome lands in `slot`: the output, a
-/// `Panicked` error (with `std`) or `Cancelled` if it is dropped first.
-pub(crate) fn deliver_to<F>(future: F, slot: Arc<Slot<F::Output>>) -> impl Future<Output = ()>
+/// Receives the failures of tasks whose handle is gone (a pool's
+/// `on_unhandled` hook).
+pub(crate) type Reporter = Arc<dyn Fn(TaskError) + Send + Sync>;
+
+/// Hands `error` to `report` if it is a failure someone should hear about
+/// (`Cancelled` never is: it is what the canceller asked for).
+pub(crate) fn report_unhandled(report: Option<&Reporter>, error: TaskError) {
+    if let Some(report) = report {
+        if matches!(error, TaskError::Panicked(_) | TaskError::TimedOut) {
+            report(error);
+        }
+    }
+}
+
+/// Wraps `future` so that its outcome lands in `slot`: `map(output)`, a
+/// `Panicked` error (with `std`) or `Cancelled` if it is dropped first. A
+/// failure that lands after the handle was dropped goes to `report`.
+pub(crate) fn deliver_to<F, T, M>(
+    future: F,
+    slot: Arc<Slot<T>>,
+    map: M,
+    report: Option<Reporter>,
+) -> impl Future<Output = ()>
 where
     F: Future,
+    M: FnOnce(F::Output) -> Result<T, TaskError>,
 {
     let guard = CancelOnDrop(Some(slot));
     async move {
         let mut guard = guard;
         let mut future = core::pin::pin!(future);
         let outcome = core::future::poll_fn(|cx| poll_catching(future.as_mut(), cx)).await;
+        let outcome = outcome.and_then(map);
         if let Some(slot) = guard.0.take() {
-            // With the handle gone (detached) nobody can read the outcome:
-            // drop it here and skip the lock. Otherwise a refused completion
-            // means the slot was completed elsewhere first; the outcome is
-            // then dropped here too, on the executor.
-            if Arc::strong_count(&slot) > 1 {
-                let _ = slot.complete(outcome);
+            // With every handle gone nobody can read the outcome: drop it
+            // here and skip the lock. A refused completion means the handle
+            // was dropped or the slot completed elsewhere first.
+            let refused = if Arc::strong_count(&slot) > 1 {
+                slot.complete(outcome).err()
+            } else {
+                Some(outcome)
+            };
+            if let Some(Err(error)) = refused {
+                report_unhandled(report.as_ref(), error);
             }
         }
     }

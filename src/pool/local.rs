@@ -1,0 +1,635 @@
+//! `TaskPool`: a pool of tasks inside the current executor — size limit
+//! with a FIFO buffer, per-task timeout from the task's start, cancel, drain
+//! on stop — and its `Send` spawner for other threads.
+//!
+//! Every task created on the pool is an executor task at once: its future
+//! first waits at the pool's gate for a place (FIFO), then runs the user's
+//! future under the timeout. So cancelling a buffered task is the
+//! executor's ordinary cancel: it is dropped at the gate, never polled.
+//!
+//! # Ground rules
+//! - `Gate` state lives in a `RefCell` on the executor's thread; no borrow is
+//!   held while a waker runs.
+//! - `live` counts tasks created and not yet dropped; `stop` waits for it to
+//!   reach zero. Spawners send jobs through the inbox while `open` is read
+//!   locked; `stop` write-locks it to close, then drains what was sent.
+
+use super::handle::{stderr_reporter, PoolOwner, TaskHandle};
+use super::inbox::{inbox, Inbox, InboxSender};
+use super::stats::{PoolStats, Stats};
+use crate::error::TaskError;
+use crate::executor::task::{Header, Reporter, Shared};
+use crate::executor::{current, Inner, JoinHandle};
+use crate::slot::{Slot, Waiters};
+use parking_lot::RwLock;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// A job sent by a spawner, run on the pool's thread.
+type Job = Box<dyn FnOnce(&Rc<PoolInner>) + Send>;
+
+/// Builds a [`TaskPool`] on the current executor.
+///
+/// ```
+/// use concurrent_tasks::{block_on, TaskPool};
+/// use std::time::Duration;
+///
+/// block_on(async {
+///     let pool = TaskPool::builder()
+///         .name("fetch")
+///         .size(2)
+///         .timeout(Duration::from_secs(5))
+///         .on_unhandled(|err| eprintln!("lost: {err}"))
+///         .build();
+///     assert_eq!(pool.run(async { 1 }).await, Ok(1));
+///     pool.stop().await;
+/// });
+/// ```
+#[must_use = "a builder does nothing until .build()"]
+pub struct TaskPoolBuilder {
+    name: Option<String>,
+    size: usize,
+    timeout: Option<Duration>,
+    report: Option<Reporter>,
+    /// Counters shared with a threaded front.
+    stats: Option<Arc<Stats>>,
+}
+
+impl fmt::Debug for TaskPoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskPoolBuilder")
+            .field("name", &self.name)
+            .field("size", &self.size)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl TaskPoolBuilder {
+    /// The pool's name, used in error messages (default `"task-pool"`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// At most `size` tasks run at once; the rest wait in FIFO order.
+    /// `0` (the default) is unlimited.
+    pub fn size(mut self, size: usize) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// Cancels a task running longer than `timeout` from its start (time
+    /// waiting in the buffer does not count); its handle yields `TimedOut`.
+    /// `Duration::MAX` is no limit.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Receives every `Panicked` or `TimedOut` outcome that no handle will
+    /// read (the handle was dropped). Default: one line on stderr.
+    pub fn on_unhandled(mut self, hook: impl Fn(TaskError) + Send + Sync + 'static) -> Self {
+        self.report = Some(Arc::new(hook));
+        self
+    }
+
+    /// Builds the pool on the current executor.
+    ///
+    /// # Panics
+    /// Outside an executor; [`try_build`](Self::try_build) returns
+    /// `Err(NoExecutor)` instead.
+    #[track_caller]
+    pub fn build(self) -> TaskPool {
+        match self.try_build() {
+            Ok(pool) => pool,
+            Err(_) => panic!(
+                "TaskPool::build called outside an executor: build it inside block_on(..) \
+                 or a pool task"
+            ),
+        }
+    }
+
+    /// Shares `stats` with a threaded front.
+    pub(crate) fn stats(mut self, stats: Arc<Stats>) -> Self {
+        self.stats = Some(stats);
+        self
+    }
+
+    /// Sets the hook for failures nobody reads (already shared).
+    pub(crate) fn reporter(mut self, report: Reporter) -> Self {
+        self.report = Some(report);
+        self
+    }
+
+    /// Builds the pool on the current executor, or `Err(NoExecutor)`.
+    pub fn try_build(self) -> Result<TaskPool, TaskError> {
+        current::with_current(|ex| TaskPool::new_on(ex, self)).ok_or(TaskError::NoExecutor)
+    }
+}
+
+/// A pool of tasks on the current executor: P1–P3 and P5–P7 of the crate's
+/// contract inside any executor of ours, plus a [`spawner`](Self::spawner)
+/// for other threads.
+///
+/// ```
+/// use concurrent_tasks::{block_on, sleep, TaskPool};
+/// use std::time::{Duration, Instant};
+///
+/// block_on(async {
+///     let pool = TaskPool::builder().size(2).build();
+///     let start = Instant::now();
+///     let handles: Vec<_> = (0..4)
+///         .map(|_| pool.create_task(async { sleep(Duration::from_millis(20)).await }))
+///         .collect();
+///     for h in handles {
+///         h.await.unwrap();
+///     }
+///     // Two at a time: two rounds of 20 ms.
+///     assert!(start.elapsed() >= Duration::from_millis(40));
+/// });
+/// ```
+pub struct TaskPool {
+    inner: Rc<PoolInner>,
+}
+
+pub(crate) struct PoolInner {
+    executor: Weak<Inner>,
+    shared: Arc<Shared>,
+    owner: Arc<PoolOwner>,
+    timeout: Option<Duration>,
+    stats: Arc<Stats>,
+    gate: RefCell<Gate>,
+    /// Tasks created and not yet dropped.
+    live: Cell<usize>,
+    /// Waiters for `live == 0` (`stop`).
+    drained: RefCell<Waiters>,
+    stopped: Cell<bool>,
+    /// `true` while spawners may send; write-locked to close.
+    open: Arc<RwLock<bool>>,
+    sender: InboxSender<Job>,
+}
+
+/// The size limit and the FIFO of tasks waiting for a place.
+struct Gate {
+    size: usize,
+    running: usize,
+    waiting: VecDeque<Rc<Ticket>>,
+}
+
+/// A buffered task's place in line.
+#[derive(Default)]
+struct Ticket {
+    granted: Cell<bool>,
+    cancelled: Cell<bool>,
+    waker: RefCell<Option<std::task::Waker>>,
+}
+
+impl Gate {
+    fn has_room(&self) -> bool {
+        self.size == 0 || self.running < self.size
+    }
+
+    /// Hands free places to waiting tickets, in order; returns their wakers.
+    fn grant(&mut self) -> Vec<std::task::Waker> {
+        let mut wake = Vec::new();
+        while self.has_room() {
+            let Some(ticket) = self.waiting.pop_front() else {
+                break;
+            };
+            if ticket.cancelled.get() {
+                continue;
+            }
+            ticket.granted.set(true);
+            self.running += 1;
+            wake.extend(ticket.waker.borrow_mut().take());
+        }
+        wake
+    }
+}
+
+// === impl TaskPool ===
+
+impl TaskPool {
+    /// A builder: `TaskPool::builder().size(n).timeout(d).build()`.
+    pub fn builder() -> TaskPoolBuilder {
+        TaskPoolBuilder {
+            name: None,
+            size: 0,
+            timeout: None,
+            report: None,
+            stats: None,
+        }
+    }
+
+    fn new_on(ex: &Rc<Inner>, config: TaskPoolBuilder) -> TaskPool {
+        let name = config.name.unwrap_or_else(|| "task-pool".to_owned());
+        let report = config.report.unwrap_or_else(|| stderr_reporter(&name));
+        let (sender, inbox) = inbox::<Job>();
+        let pool = TaskPool {
+            inner: Rc::new(PoolInner {
+                executor: Rc::downgrade(ex),
+                shared: ex.shared.clone(),
+                owner: Arc::new(PoolOwner {
+                    name,
+                    thread: std::thread::current().id(),
+                    report,
+                }),
+                timeout: config.timeout.filter(|t| *t != Duration::MAX),
+                stats: config.stats.unwrap_or_default(),
+                gate: RefCell::new(Gate {
+                    size: config.size,
+                    running: 0,
+                    waiting: VecDeque::new(),
+                }),
+                live: Cell::new(0),
+                drained: RefCell::new(Waiters::None),
+                stopped: Cell::new(false),
+                open: Arc::new(RwLock::new(true)),
+                sender,
+            }),
+        };
+        ex.spawn(dispatch(Rc::downgrade(&pool.inner), inbox))
+            .detach();
+        pool
+    }
+
+    /// Creates a task on the pool. It starts when a place is free (at once
+    /// without a size limit) and its handle yields its outcome. After
+    /// [`stop`](Self::stop), the handle yields `Err(NotRunning)`.
+    pub fn create_task<F>(&self, future: F) -> TaskHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let (header, slot) = prepare(&self.inner.shared);
+        let handle = TaskHandle::new(
+            JoinHandle::new(header.clone(), slot.clone()),
+            self.inner.owner.clone(),
+        );
+        if self.inner.stopped.get() {
+            let _ = slot.complete(Err(self.inner.not_running()));
+            return handle;
+        }
+        self.inner.spawn_prepared(header, slot, future, false);
+        handle
+    }
+
+    /// Runs `future` on the pool and returns its outcome.
+    pub async fn run<F>(&self, future: F) -> Result<F::Output, TaskError>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.create_task(future).await
+    }
+
+    /// Changes the size limit (`0`: unlimited). Growing it starts buffered
+    /// tasks at once; shrinking lets running tasks finish.
+    pub fn set_size(&self, size: usize) {
+        let wake = {
+            let mut gate = self.inner.gate.borrow_mut();
+            gate.size = size;
+            gate.grant()
+        };
+        wake.into_iter().for_each(std::task::Waker::wake);
+    }
+
+    /// Current counts of queued, running and completed tasks.
+    pub fn stats(&self) -> PoolStats {
+        self.inner.stats.snapshot()
+    }
+
+    /// Stops taking tasks and waits until every task created so far —
+    /// buffered ones included, and those sent by spawners — has finished.
+    pub async fn stop(&self) {
+        self.inner.stopped.set(true);
+        *self.inner.open.write() = false;
+        // Jobs sent before the close are accepted tasks: run them too.
+        self.inner.sender.nudge();
+        std::future::poll_fn(|cx| {
+            if self.inner.live.get() == 0 && self.inner.sender.len() == 0 {
+                Poll::Ready(())
+            } else {
+                self.inner.drained.borrow_mut().register(cx.waker());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+
+    /// A `Send + Sync + Clone` handle that creates tasks on this pool from
+    /// any thread.
+    ///
+    /// ```
+    /// use concurrent_tasks::{block_on, TaskPool};
+    ///
+    /// block_on(async {
+    ///     let pool = TaskPool::builder().build();
+    ///     let spawner = pool.spawner();
+    ///     let h = std::thread::spawn(move || spawner.create_task(async { 5 }).unwrap())
+    ///         .join()
+    ///         .unwrap();
+    ///     assert_eq!(h.await, Ok(5));
+    /// });
+    /// ```
+    pub fn spawner(&self) -> TaskPoolSpawner {
+        TaskPoolSpawner {
+            sender: self.inner.sender.clone(),
+            open: self.inner.open.clone(),
+            shared: self.inner.shared.clone(),
+            owner: self.inner.owner.clone(),
+            stats: self.inner.stats.clone(),
+        }
+    }
+
+    pub(crate) fn inner(&self) -> &Rc<PoolInner> {
+        &self.inner
+    }
+
+    pub(crate) fn owner(&self) -> Arc<PoolOwner> {
+        self.inner.owner.clone()
+    }
+}
+
+impl PoolInner {
+    fn not_running(&self) -> TaskError {
+        TaskError::NotRunning {
+            pool: self.owner.name.clone(),
+        }
+    }
+
+    /// Spawns the pool task for a handle made beforehand.
+    ///
+    /// `queued`: the caller already counted the task as queued (the
+    /// threaded fronts do, at submission, to enforce their capacity).
+    pub(crate) fn spawn_prepared<F>(
+        self: &Rc<Self>,
+        header: Arc<Header>,
+        slot: Arc<Slot<F::Output>>,
+        future: F,
+        queued: bool,
+    ) where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        if !queued {
+            self.stats.queued();
+        }
+        let Some(executor) = self.executor.upgrade() else {
+            self.stats.dequeued(false);
+            let _ = slot.complete(Err(self.not_running()));
+            return;
+        };
+        self.live.set(self.live.get() + 1);
+        let task = pool_task(self.clone(), future);
+        executor.spawn_prepared(header, slot, task, |r| r, Some(self.owner.report.clone()));
+    }
+}
+
+impl fmt::Debug for TaskPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskPool")
+            .field("name", &self.inner.owner.name)
+            .field("stats", &self.stats())
+            .field("stopped", &self.inner.stopped.get())
+            .finish()
+    }
+}
+
+impl Drop for TaskPool {
+    fn drop(&mut self) {
+        // No more tasks from spawners; the dispatcher runs what was sent and
+        // ends. Tasks already created run on (detached).
+        *self.inner.open.write() = false;
+        self.inner.sender.nudge();
+    }
+}
+
+/// Makes the header and slot of a task before it exists.
+pub(crate) fn prepare<T>(shared: &Arc<Shared>) -> (Arc<Header>, Arc<Slot<T>>) {
+    (Arc::new(Header::new(shared.clone())), Arc::new(Slot::new()))
+}
+
+/// The executor task behind a pool task: wait for a place, run under the
+/// timeout, release the place.
+async fn pool_task<F: Future>(pool: Rc<PoolInner>, future: F) -> Result<F::Output, TaskError> {
+    let mut live = Live {
+        pool: pool.clone(),
+        started: false,
+    };
+    let place = Place::wait(pool.clone()).await;
+    live.started = true;
+    pool.stats.dequeued(true);
+    let outcome = match pool.timeout {
+        Some(limit) => crate::time::timeout(limit, future).await,
+        None => Ok(future.await),
+    };
+    drop(place);
+    outcome
+}
+
+/// Runs spawners' jobs as they arrive, while the pool lives and is open.
+async fn dispatch(pool: Weak<PoolInner>, inbox: Inbox<Job>) {
+    loop {
+        let job = std::future::poll_fn(|cx| match pool.upgrade() {
+            None => Poll::Ready(None),
+            Some(p) => match inbox.poll_recv(cx) {
+                Poll::Ready(job) => Poll::Ready(job),
+                // Closed and nothing left: done.
+                Poll::Pending if !*p.open.read() => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+        })
+        .await;
+        let (Some(job), Some(inner)) = (job, pool.upgrade()) else {
+            break;
+        };
+        job(&inner);
+    }
+    // Let a `stop` waiting on the inbox see it is empty.
+    if let Some(p) = pool.upgrade() {
+        p.drained.take().wake_all();
+    }
+}
+
+/// Counts a task as live until it is dropped, and as queued until it
+/// started.
+struct Live {
+    pool: Rc<PoolInner>,
+    started: bool,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let pool = &self.pool;
+        if self.started {
+            pool.stats.finished();
+        } else {
+            pool.stats.dequeued(false);
+        }
+        pool.live.set(pool.live.get() - 1);
+        if pool.live.get() == 0 {
+            pool.drained.take().wake_all();
+        }
+    }
+}
+
+/// Waits for, then holds, a place among the pool's running tasks; the place
+/// is given back on drop (also when dropped while waiting for it).
+struct Place {
+    pool: Rc<PoolInner>,
+    ticket: Option<Rc<Ticket>>,
+    held: bool,
+}
+
+impl Place {
+    fn wait(pool: Rc<PoolInner>) -> Self {
+        Place {
+            pool,
+            ticket: None,
+            held: false,
+        }
+    }
+
+    fn release(&self) {
+        let wake = {
+            let mut gate = self.pool.gate.borrow_mut();
+            gate.running -= 1;
+            gate.grant()
+        };
+        wake.into_iter().for_each(std::task::Waker::wake);
+    }
+}
+
+impl Future for Place {
+    type Output = Place;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Place> {
+        let this = &mut *self;
+        let granted = match &this.ticket {
+            None => {
+                let mut gate = this.pool.gate.borrow_mut();
+                if gate.waiting.is_empty() && gate.has_room() {
+                    gate.running += 1;
+                    true
+                } else {
+                    let ticket = Rc::new(Ticket::default());
+                    *ticket.waker.borrow_mut() = Some(cx.waker().clone());
+                    gate.waiting.push_back(ticket.clone());
+                    this.ticket = Some(ticket);
+                    false
+                }
+            }
+            Some(ticket) if ticket.granted.get() => true,
+            Some(ticket) => {
+                *ticket.waker.borrow_mut() = Some(cx.waker().clone());
+                false
+            }
+        };
+        if !granted {
+            return Poll::Pending;
+        }
+        // The place moves to the returned value; this waiter is spent.
+        this.ticket = None;
+        Poll::Ready(Place {
+            pool: this.pool.clone(),
+            ticket: None,
+            held: true,
+        })
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        if self.held {
+            self.release();
+        } else if let Some(ticket) = &self.ticket {
+            if ticket.granted.get() {
+                // Granted while the task was being cancelled: pass it on.
+                self.release();
+            } else {
+                // Cancelled in the buffer: leave the line.
+                ticket.cancelled.set(true);
+            }
+        }
+    }
+}
+
+/// Creates tasks on a [`TaskPool`] from any thread.
+///
+/// `Send + Sync + Clone`. The futures it takes must be `Send` (they travel
+/// to the pool's thread); after the pool stopped or was dropped,
+/// `create_task` gives `Err(NotRunning)`.
+#[derive(Clone)]
+pub struct TaskPoolSpawner {
+    sender: InboxSender<Job>,
+    open: Arc<RwLock<bool>>,
+    shared: Arc<Shared>,
+    owner: Arc<PoolOwner>,
+    stats: Arc<Stats>,
+}
+
+impl TaskPoolSpawner {
+    /// Creates a task on the pool from any thread.
+    pub fn create_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.create_task_with(move || future)
+    }
+
+    /// Creates a task from a `Send` closure that builds the future on the
+    /// pool's thread (so the future itself need not be `Send`).
+    pub(crate) fn create_task_with<F, Fut>(
+        &self,
+        make: F,
+    ) -> Result<TaskHandle<Fut::Output>, TaskError>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let open = self.open.read();
+        if !*open {
+            return Err(TaskError::NotRunning {
+                pool: self.owner.name.clone(),
+            });
+        }
+        let (header, slot) = prepare(&self.shared);
+        let handle = TaskHandle::new(
+            JoinHandle::new(header.clone(), slot.clone()),
+            self.owner.clone(),
+        );
+        let job: Job =
+            Box::new(move |pool: &Rc<PoolInner>| pool.spawn_prepared(header, slot, make(), false));
+        self.sender.send(job).map_err(|_| TaskError::NotRunning {
+            pool: self.owner.name.clone(),
+        })?;
+        Ok(handle)
+    }
+
+    /// Current counts of the pool's tasks.
+    pub fn stats(&self) -> PoolStats {
+        let mut stats = self.stats.snapshot();
+        stats.queued += self.sender.len();
+        stats
+    }
+}
+
+impl fmt::Debug for TaskPoolSpawner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskPoolSpawner")
+            .field("pool", &self.owner.name)
+            .field("open", &self.open.try_read().map(|o| *o))
+            .finish()
+    }
+}

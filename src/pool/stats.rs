@@ -1,0 +1,112 @@
+//! Counters of a pool, readable from any thread.
+
+use crate::slot::Waiters;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+
+/// A snapshot of a pool's task counts, from `stats()`.
+///
+/// ```
+/// use concurrent_tasks::{block_on, TaskPool};
+/// block_on(async {
+///     let pool = TaskPool::builder().size(1).build();
+///     let a = pool.create_task(async { 1 });
+///     let b = pool.create_task(async { 2 });
+///     let s = pool.stats();
+///     assert_eq!((s.queued, s.running, s.completed), (2, 0, 0));
+///     assert_eq!((a.await, b.await), (Ok(1), Ok(2)));
+///     assert_eq!(pool.stats().completed, 2);
+/// });
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Tasks accepted and not started yet (in the inbox or the buffer).
+    pub queued: usize,
+    /// Tasks started and not finished.
+    pub running: usize,
+    /// Tasks finished (with any outcome), since the pool was built.
+    pub completed: usize,
+}
+
+/// The live counters, and the bound on queued tasks (`capacity`).
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    queued: AtomicUsize,
+    running: AtomicUsize,
+    completed: AtomicUsize,
+    /// Most tasks queued at once; `0`: no bound.
+    capacity: usize,
+    /// Callers waiting for room under the bound.
+    room: Mutex<Waiters>,
+    room_wanted: AtomicBool,
+}
+
+impl Stats {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Stats {
+            capacity,
+            ..Stats::default()
+        }
+    }
+
+    pub(crate) fn queued(&self) {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one more queued task if the bound allows.
+    pub(crate) fn try_queue(&self) -> bool {
+        if self.capacity == 0 {
+            self.queued();
+            return true;
+        }
+        self.queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                (q < self.capacity).then_some(q + 1)
+            })
+            .is_ok()
+    }
+
+    /// Like [`try_queue`](Self::try_queue), registering `cx` to be woken
+    /// when room may have appeared.
+    pub(crate) fn poll_queue(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.try_queue() {
+            return Poll::Ready(());
+        }
+        self.room.lock().register(cx.waker());
+        self.room_wanted.store(true, Ordering::SeqCst);
+        if self.try_queue() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// A queued task left the queue: started (`true`) or cancelled.
+    pub(crate) fn dequeued(&self, started: bool) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        if started {
+            self.running.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.completed.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.room_wanted.swap(false, Ordering::SeqCst) {
+            let waiters = core::mem::take(&mut *self.room.lock());
+            waiters.wake_all();
+        }
+    }
+
+    pub(crate) fn finished(&self) {
+        self.running.fetch_sub(1, Ordering::Relaxed);
+        self.completed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> PoolStats {
+        PoolStats {
+            queued: self.queued.load(Ordering::Relaxed),
+            running: self.running.load(Ordering::Relaxed),
+            completed: self.completed.load(Ordering::Relaxed),
+        }
+    }
+}
