@@ -17,6 +17,7 @@ use crate::error::TaskError;
 use crate::sync::Mutex;
 use alloc::vec::Vec;
 use core::fmt;
+use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll, Waker};
 
 /// Where a slot's outcome is.
@@ -89,6 +90,9 @@ struct Inner<T> {
 /// handles that wait for it.
 pub(crate) struct Slot<T> {
     inner: Mutex<Inner<T>>,
+    /// Set once an outcome is stored: `is_complete` without the lock (a
+    /// waiter spinning on it does not contend with the completer).
+    filled: AtomicBool,
 }
 
 impl<T> Slot<T> {
@@ -98,6 +102,7 @@ impl<T> Slot<T> {
                 state: SlotState::Empty,
                 waiters: Waiters::None,
             }),
+            filled: AtomicBool::new(false),
         }
     }
 
@@ -113,6 +118,7 @@ impl<T> Slot<T> {
                 return Err(outcome);
             }
             inner.state = SlotState::Full(outcome);
+            self.filled.store(true, Ordering::Release);
             core::mem::take(&mut inner.waiters)
         };
         waiters.wake_all();
@@ -121,10 +127,7 @@ impl<T> Slot<T> {
 
     /// `true` once an outcome was stored (taken or not).
     pub(crate) fn is_complete(&self) -> bool {
-        matches!(
-            self.inner.lock().state,
-            SlotState::Full(_) | SlotState::Taken
-        )
+        self.filled.load(Ordering::Acquire)
     }
 
     /// Says the handle is gone. Returns the outcome if one was stored and
@@ -196,6 +199,10 @@ impl<T> Slot<T> {
         }
         if timeout == Some(std::time::Duration::ZERO) {
             return None;
+        }
+        // The outcome is often microseconds away: spin briefly before parking.
+        if crate::sync::backoff::spin_until(|| self.is_complete()) {
+            return self.try_take();
         }
         let thread = std::thread::current();
         let waker = waker_fn::waker_fn(move || thread.unpark());

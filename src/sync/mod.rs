@@ -5,6 +5,8 @@
 //! driver, the executor's remote wake queue) locks through [`Mutex`], so the
 //! no_std build swaps one type and nothing else.
 
+#[cfg(feature = "std")]
+pub(crate) mod backoff;
 pub(crate) mod spin;
 
 #[cfg(feature = "std")]
