@@ -256,12 +256,17 @@ impl<C: 'static> ThreadedTaskPoolBuilder<Async, C> {
 impl<C: 'static> AsyncThreadedTaskPool<C> {
     /// Starts the pool thread and builds the context.
     pub async fn start(&self) -> Result<(), TaskError> {
-        let starting = self.core.begin_start()?;
-        let answer = std::future::poll_fn(|cx| Core::started_slot(&starting).poll_take(cx)).await;
+        let mut guard = AbandonOnDrop {
+            core: &self.core,
+            starting: Some(self.core.begin_start()?),
+        };
+        let starting = guard.starting.as_ref().expect("set above");
+        let answer = std::future::poll_fn(|cx| Core::started_slot(starting).poll_take(cx)).await;
         if answer.is_err() {
             // The thread is ending: wait for it without blocking.
-            std::future::poll_fn(|cx| starting_exited(&starting, cx)).await;
+            std::future::poll_fn(|cx| starting_exited(starting, cx)).await;
         }
+        let starting = guard.starting.take().expect("set above");
         self.core.finish_start(starting, answer)
     }
 
@@ -315,6 +320,20 @@ impl<C: 'static> AsyncThreadedTaskPool<C> {
     /// Queued, running and completed task counts of the current run.
     pub fn stats(&self) -> PoolStats {
         self.core.stats()
+    }
+}
+
+/// Cleans up a start whose future was dropped before it finished.
+struct AbandonOnDrop<'a, C: 'static> {
+    core: &'a Arc<Core<C>>,
+    starting: Option<super::threaded::Starting<C>>,
+}
+
+impl<C: 'static> Drop for AbandonOnDrop<'_, C> {
+    fn drop(&mut self) {
+        if let Some(starting) = self.starting.take() {
+            self.core.abandon_start(starting);
+        }
     }
 }
 

@@ -420,20 +420,28 @@ pub(crate) fn prepare<T>(shared: &Arc<Shared>) -> (Arc<Header>, Arc<Slot<T>>) {
 
 /// The executor task behind a pool task: wait for a place, run under the
 /// timeout, release the place.
-async fn pool_task<F: Future>(pool: Rc<PoolInner>, future: F) -> Result<F::Output, TaskError> {
-    let mut live = Live {
+fn pool_task<F: Future>(
+    pool: Rc<PoolInner>,
+    future: F,
+) -> impl Future<Output = Result<F::Output, TaskError>> {
+    // Made outside the async body, so a task dropped before its first poll
+    // (cancelled in the inbox or the run queue) still counts itself out.
+    let live = Live {
         pool: pool.clone(),
         started: false,
     };
-    let place = Place::wait(pool.clone()).await;
-    live.started = true;
-    pool.stats.dequeued(true);
-    let outcome = match pool.timeout {
-        Some(limit) => crate::time::timeout(limit, future).await,
-        None => Ok(future.await),
-    };
-    drop(place);
-    outcome
+    async move {
+        let mut live = live;
+        let place = Place::wait(pool.clone()).await;
+        live.started = true;
+        pool.stats.dequeued(true);
+        let outcome = match pool.timeout {
+            Some(limit) => crate::time::timeout(limit, future).await,
+            None => Ok(future.await),
+        };
+        drop(place);
+        outcome
+    }
 }
 
 /// Runs spawners' jobs as they arrive, while the pool lives and is open.

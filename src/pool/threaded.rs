@@ -361,6 +361,16 @@ impl<C: 'static> Core<C> {
         &starting.started
     }
 
+    /// Ends a start whose waiter went away (an async `start` future dropped
+    /// mid-way): the pool thread, finding nobody to answer, or its inbox
+    /// closed, drains and ends on its own.
+    pub(crate) fn abandon_start(&self, starting: Starting<C>) {
+        if let Some(Ok(started)) = starting.started.detach() {
+            started.sender.close();
+        }
+        *self.lifecycle.write() = Lifecycle::Stopped;
+    }
+
     /// Ends a start with the pool thread's answer. On failure the thread is
     /// gone (waited for) when this returns.
     pub(crate) fn finish_start(
@@ -527,11 +537,16 @@ impl<C: 'static> PoolThread<C> {
         let pool = builder.build();
         let (sender, jobs) = inbox::<ThreadJob<C>>();
         let shared = current::with_current(|ex| ex.shared.clone()).expect("inside block_on");
-        let _ = self.started.complete(Ok(Started {
+        let answer = Started {
             sender,
             owner: pool.owner(),
             shared,
-        }));
+        };
+        if self.started.complete(Ok(answer)).is_err() {
+            // The start was abandoned (its future dropped): nobody will
+            // send; the refused answer (with the only sender) is dropped,
+            // so the loop below ends at once.
+        }
         // Serve until every sender is gone (stop closed the inbox).
         while let Some(job) = std::future::poll_fn(|cx| jobs.poll_recv(cx)).await {
             job(&ctx, pool.inner());
