@@ -4,8 +4,9 @@
 //! wheel: spawn `!Send` futures, sleep, time out, tick at intervals — on the
 //! current thread with [`block_on`], or by hand with a [`LocalExecutor`]. It
 //! is the Rust re-imagining of the Python library `concurrent_tasks`, whose
-//! task pools, background, restartable, periodic and debounced tasks are
-//! built on this foundation.
+//! task pools (on the current executor, or on a thread of their own with a
+//! blocking and an async front) are built on this foundation, and its
+//! background, restartable, periodic and debounced tasks are coming.
 //!
 //! # The model, step by step
 //!
@@ -82,6 +83,24 @@
 //! let ex = LocalExecutor::with_clock(clock.clone());
 //! ex.block_on(async { sleep(Duration::from_secs(86_400)).await });
 //! assert_eq!(clock.now(), Duration::from_secs(86_400)); // a day, in microseconds
+//! ```
+//!
+//! **6. Pools run tasks on a dedicated thread.** A threaded pool is one OS
+//! thread running `block_on` with a [`TaskPool`] (size limit, FIFO buffer,
+//! per-task timeout from the task's start) and an inbox. Callers on any
+//! thread create tasks through it; [`BlockingThreadedTaskPool`] blocks the
+//! caller where asked to, [`AsyncThreadedTaskPool`] never does.
+//!
+//! ```
+//! use concurrent_tasks::{sleep, BlockingThreadedTaskPool};
+//! use std::time::Duration;
+//!
+//! let pool = BlockingThreadedTaskPool::builder().name("io").size(2).start()?;
+//! let h = pool.create_task(async { sleep(Duration::from_millis(5)).await; "done" })?;
+//! assert_eq!(pool.run(async { 1 + 1 })?, 2); // blocks this thread
+//! assert_eq!(h.wait()?, "done");
+//! pool.stop()?; // finishes every task first
+//! # Ok::<(), concurrent_tasks::TaskError>(())
 //! ```
 //!
 //! # Without `std`
