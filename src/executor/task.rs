@@ -190,18 +190,68 @@ pub(crate) fn deliver_to<F, T, M>(
     slot: Arc<Slot<T>>,
     map: M,
     report: Option<Reporter>,
-) -> impl Future<Output = ()>
+) -> DeliverTo<F, T, M>
 where
     F: Future,
     M: FnOnce(F::Output) -> Result<T, TaskError>,
 {
-    let guard = CancelOnDrop(Some(slot));
-    async move {
-        let mut guard = guard;
-        let mut future = core::pin::pin!(future);
-        let outcome = core::future::poll_fn(|cx| poll_catching(future.as_mut(), cx)).await;
+    DeliverTo {
+        future: Some(future),
+        map: Some(map),
+        report,
+        guard: CancelOnDrop(Some(slot)),
+    }
+}
+
+/// The future of a spawned task: the user's future, then the delivery of
+/// its outcome.
+///
+/// A named future rather than an `async` block: an `async` block would keep
+/// the user's future twice (once as captured, once pinned in its body —
+/// rustc does not overlap the two), doubling every task's memory.
+///
+/// # Pinning
+/// `future` is structurally pinned: it is only reached through
+/// `Pin<&mut Option<F>>` and ended in place with `Pin::set(None)`, never
+/// moved. The other fields are never pinned. There is no `Drop` impl (the
+/// fields drop in order: the user's future first, then the guard that
+/// completes the slot), and `DeliverTo` is `Unpin` only when `F` is.
+pub(crate) struct DeliverTo<F, T, M> {
+    future: Option<F>,
+    map: Option<M>,
+    report: Option<Reporter>,
+    /// Declared last: dropped after `future`.
+    guard: CancelOnDrop<T>,
+}
+
+impl<F, T, M> Future for DeliverTo<F, T, M>
+where
+    F: Future,
+    M: FnOnce(F::Output) -> Result<T, TaskError>,
+{
+    type Output = ();
+
+    #[allow(unsafe_code)]
+    fn poll(self: Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> Poll<()> {
+        // SAFETY: `future` is structurally pinned and nothing else is (see
+        // the type's docs): it is never moved out of `self`, only polled in
+        // place and ended with `Pin::set`; `self` has no `Drop` impl and is
+        // `Unpin` only if `F` is. The other fields are used by `&mut`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above — a projection to the pinned field.
+        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let Some(inner) = future.as_mut().as_pin_mut() else {
+            return Poll::Ready(()); // already delivered
+        };
+        let outcome = match poll_catching(inner, cx) {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending => return Poll::Pending,
+        };
+        // End the user's future here, before its handle can see the outcome.
+        future.set(None);
+        let map = this.map.take().expect("mapped once");
         let outcome = outcome.and_then(map);
-        if let Some(slot) = guard.0.take() {
+        if let Some(slot) = this.guard.0.take() {
             // With every handle gone nobody can read the outcome: drop it
             // here and skip the lock. A refused completion means the handle
             // was dropped or the slot completed elsewhere first.
@@ -211,9 +261,10 @@ where
                 Some(outcome)
             };
             if let Some(Err(error)) = refused {
-                report_unhandled(report.as_ref(), error);
+                report_unhandled(this.report.as_ref(), error);
             }
         }
+        Poll::Ready(())
     }
 }
 

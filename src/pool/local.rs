@@ -163,6 +163,8 @@ pub struct TaskPool {
 pub(crate) struct PoolInner {
     executor: Weak<Inner>,
     shared: Arc<Shared>,
+    /// The executor's timers, for the per-task deadline.
+    driver: Arc<crate::time::driver::TimerDriver>,
     owner: Arc<PoolOwner>,
     timeout: Option<Duration>,
     stats: Arc<Stats>,
@@ -237,6 +239,7 @@ impl TaskPool {
             inner: Rc::new(PoolInner {
                 executor: Rc::downgrade(ex),
                 shared: ex.shared.clone(),
+                driver: ex.driver.clone(),
                 owner: Arc::new(PoolOwner {
                     name,
                     thread: std::thread::current().id(),
@@ -419,28 +422,92 @@ pub(crate) fn prepare<T>(shared: &Arc<Shared>) -> (Arc<Header>, Arc<Slot<T>>) {
 }
 
 /// The executor task behind a pool task: wait for a place, run under the
-/// timeout, release the place.
-fn pool_task<F: Future>(
-    pool: Rc<PoolInner>,
-    future: F,
-) -> impl Future<Output = Result<F::Output, TaskError>> {
-    // Made outside the async body, so a task dropped before its first poll
-    // (cancelled in the inbox or the run queue) still counts itself out.
-    let live = Live {
-        pool: pool.clone(),
-        started: false,
-    };
-    async move {
-        let mut live = live;
-        let place = Place::wait(pool.clone()).await;
-        live.started = true;
-        pool.stats.dequeued(true);
-        let outcome = match pool.timeout {
-            Some(limit) => crate::time::timeout(limit, future).await,
-            None => Ok(future.await),
+/// timeout (from the start), release the place.
+fn pool_task<F: Future>(pool: Rc<PoolInner>, future: F) -> PoolTask<F> {
+    PoolTask {
+        future: Some(future),
+        phase: Phase::Waiting(Place::wait(pool.clone())),
+        // Counts the task out even if it is dropped before its first poll
+        // (cancelled in the inbox or the run queue).
+        live: Live {
+            pool,
+            started: false,
+        },
+    }
+}
+
+/// See [`pool_task`]. A named future, not an `async` block, so the user's
+/// future is stored once (see `DeliverTo` in the executor).
+///
+/// # Pinning
+/// `future` is structurally pinned: reached only through
+/// `Pin<&mut Option<F>>`, ended in place with `Pin::set(None)`. Nothing else
+/// is pinned (`phase` and `live` are `Unpin`); no `Drop` impl; `Unpin` only
+/// when `F` is.
+struct PoolTask<F> {
+    future: Option<F>,
+    phase: Phase,
+    live: Live,
+}
+
+enum Phase {
+    /// In the buffer, waiting for a place.
+    Waiting(Place),
+    /// Holding a place, under the deadline if the pool has a timeout.
+    Running {
+        _place: Place,
+        deadline: Option<crate::time::Sleep>,
+    },
+    Done,
+}
+
+impl<F: Future> Future for PoolTask<F> {
+    type Output = Result<F::Output, TaskError>;
+
+    #[allow(unsafe_code)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned and nothing else is (see
+        // the type's docs); it is never moved out, only polled in place and
+        // ended with `Pin::set`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above — a projection to the pinned field.
+        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
+        if let Phase::Waiting(waiting) = &mut this.phase {
+            let place = match Pin::new(waiting).poll(cx) {
+                Poll::Ready(place) => place,
+                Poll::Pending => return Poll::Pending,
+            };
+            let pool = &this.live.pool;
+            this.live.started = true;
+            pool.stats.dequeued(true);
+            let deadline = pool
+                .timeout
+                .map(|limit| crate::time::Sleep::after(pool.driver.clone(), limit));
+            this.phase = Phase::Running {
+                _place: place,
+                deadline,
+            };
+        }
+        let Phase::Running { deadline, .. } = &mut this.phase else {
+            return Poll::Pending; // done: never polled again
         };
-        drop(place);
-        outcome
+        let Some(inner) = future.as_mut().as_pin_mut() else {
+            return Poll::Pending;
+        };
+        if let Poll::Ready(output) = inner.poll(cx) {
+            future.set(None);
+            this.phase = Phase::Done; // gives the place back
+            return Poll::Ready(Ok(output));
+        }
+        if let Some(deadline) = deadline {
+            if Pin::new(deadline).poll(cx).is_ready() {
+                // Timed out: drop the future here, on the pool's thread.
+                future.set(None);
+                this.phase = Phase::Done;
+                return Poll::Ready(Err(TaskError::TimedOut));
+            }
+        }
+        Poll::Pending
     }
 }
 
