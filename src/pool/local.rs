@@ -513,6 +513,7 @@ impl<F: Future> Future for PoolTask<F> {
 
 /// Runs spawners' jobs as they arrive, while the pool lives and is open.
 async fn dispatch(pool: Weak<PoolInner>, inbox: Inbox<Job>) {
+    let mut batch = 0;
     loop {
         let job = std::future::poll_fn(|cx| match pool.upgrade() {
             None => Poll::Ready(None),
@@ -528,6 +529,13 @@ async fn dispatch(pool: Weak<PoolInner>, inbox: Inbox<Job>) {
             break;
         };
         job(&inner);
+        drop(inner);
+        // Let the pool's tasks run between batches of submissions.
+        batch += 1;
+        if batch == super::JOB_BATCH {
+            batch = 0;
+            crate::yield_now().await;
+        }
     }
     // Let a `stop` waiting on the inbox see it is empty.
     if let Some(p) = pool.upgrade() {

@@ -23,6 +23,10 @@ pub use threaded::{Async, Blocking, ThreadedTaskPoolBuilder};
 use crate::error::TaskError;
 use std::future::Future;
 
+/// Jobs an inbox's receiver runs before it yields to the executor, so a
+/// stream of submissions cannot starve the tasks already running.
+const JOB_BATCH: usize = 64;
+
 /// Something that creates `Send` tasks on a pool, from any thread: both
 /// threaded pools, [`TaskPool`] and [`TaskPoolSpawner`]. Background and
 /// periodic tasks take it in `start_on`.

@@ -547,9 +547,17 @@ impl<C: 'static> PoolThread<C> {
             // send; the refused answer (with the only sender) is dropped,
             // so the loop below ends at once.
         }
-        // Serve until every sender is gone (stop closed the inbox).
+        // Serve until every sender is gone (stop closed the inbox). Yield to
+        // the executor every `JOB_BATCH` jobs, so a stream of submissions
+        // cannot starve the tasks (and timers) already on the pool.
+        let mut batch = 0;
         while let Some(job) = std::future::poll_fn(|cx| jobs.poll_recv(cx)).await {
             job(&ctx, pool.inner());
+            batch += 1;
+            if batch == super::JOB_BATCH {
+                batch = 0;
+                crate::yield_now().await;
+            }
         }
         pool.stop().await;
         match &self.on_stop {
