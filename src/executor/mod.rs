@@ -173,7 +173,9 @@ impl LocalExecutor {
             }
             // A wake from another thread is often microseconds away (a
             // pool's next job, a reply): spin briefly before parking.
-            if crate::sync::backoff::spin_until(|| main.is_woken() || self.inner.has_ready()) {
+            if crate::sync::backoff::spin_briefly_until(|| {
+                main.is_woken() || self.inner.has_ready()
+            }) {
                 continue;
             }
             self.inner.park();

@@ -38,6 +38,8 @@ impl Backoff {
 }
 
 /// Snoozes until `ready()` holds or the budget is spent; returns `ready()`.
+/// For a thread waiting on another one (which the yields let run when both
+/// share a CPU).
 pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
     let mut backoff = Backoff::default();
     loop {
@@ -49,4 +51,19 @@ pub(crate) fn spin_until(mut ready: impl FnMut() -> bool) -> bool {
         }
         backoff.snooze();
     }
+}
+
+/// Spins (no yields) until `ready()` holds or about a hundred pause
+/// instructions went by. For an executor about to park: a `yield_now` on a
+/// loaded machine can give away a whole time slice and make its timers late.
+pub(crate) fn spin_briefly_until(mut ready: impl FnMut() -> bool) -> bool {
+    for step in 0..=SPIN_LIMIT {
+        if ready() {
+            return true;
+        }
+        for _ in 0..1u32 << step {
+            core::hint::spin_loop();
+        }
+    }
+    ready()
 }
