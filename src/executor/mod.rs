@@ -89,6 +89,13 @@ pub(crate) struct Inner {
     /// Reused every turn: remote wakes moved in, due timer wakers.
     remote_scratch: RefCell<Vec<Key>>,
     due_scratch: RefCell<Vec<Waker>>,
+    /// Before parking, spin and then yield a few times (as crossbeam's
+    /// `recv`), instead of a brief spin only. A pool thread, whose next job
+    /// is usually microseconds away, sets it: the yields let a submitter on
+    /// the same CPU run. Plain executors keep the brief spin, since a yield
+    /// on a loaded machine can cost a time slice and make timers late.
+    #[cfg(feature = "std")]
+    pub(crate) patient: core::cell::Cell<bool>,
 }
 
 // === impl LocalExecutor ===
@@ -118,6 +125,8 @@ impl LocalExecutor {
                 driver: Arc::new(TimerDriver::new(clock.into(), unpark)),
                 remote_scratch: RefCell::new(Vec::new()),
                 due_scratch: RefCell::new(Vec::new()),
+                #[cfg(feature = "std")]
+                patient: core::cell::Cell::new(false),
             }),
         }
     }
@@ -173,9 +182,13 @@ impl LocalExecutor {
             }
             // A wake from another thread is often microseconds away (a
             // pool's next job, a reply): spin briefly before parking.
-            if crate::sync::backoff::spin_briefly_until(|| {
-                main.is_woken() || self.inner.has_ready()
-            }) {
+            let woken = || main.is_woken() || self.inner.has_ready();
+            let spun = if self.inner.patient.get() {
+                crate::sync::backoff::spin_until(woken)
+            } else {
+                crate::sync::backoff::spin_briefly_until(woken)
+            };
+            if spun {
                 continue;
             }
             self.inner.park();
@@ -275,6 +288,11 @@ impl LocalExecutor {
     /// The clock this executor reads.
     pub fn clock(&self) -> &Clock {
         self.inner.driver.clock()
+    }
+
+    #[cfg(feature = "std")]
+    pub(crate) fn inner(&self) -> &Rc<Inner> {
+        &self.inner
     }
 
     /// Number of tasks spawned and not yet finished.

@@ -501,6 +501,7 @@ struct PoolThread<C> {
 impl<C: 'static> PoolThread<C> {
     fn run(self) {
         let executor = LocalExecutor::new();
+        executor.inner().patient.set(true);
         executor.block_on(self.main());
     }
 
