@@ -90,3 +90,36 @@ fn p9_an_abandoned_async_start_leaves_the_pool_startable() {
         pool.stop().await.unwrap();
     });
 }
+
+#[test]
+fn p5_a_daemon_pool_stop_cancels_waiting_and_running_tasks() {
+    let pool = BlockingThreadedTaskPool::builder()
+        .name("daemon")
+        .size(1)
+        .daemon(true)
+        .start()
+        .unwrap();
+    let running = pool
+        .create_task(async { sleep(Duration::from_secs(3600)).await })
+        .unwrap();
+    let waiting: Vec<_> = (0..20)
+        .map(|_| {
+            pool.create_task(async { sleep(Duration::from_secs(3600)).await })
+                .unwrap()
+        })
+        .collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let start = std::time::Instant::now();
+    std::thread::spawn(move || {
+        let _ = tx.send(pool.stop());
+    });
+    assert_eq!(rx.recv_timeout(LIMIT).expect("stop hung"), Ok(()));
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "stop waited for the tasks"
+    );
+    assert_eq!(running.wait(), Err(TaskError::Cancelled));
+    for h in waiting {
+        assert_eq!(h.wait(), Err(TaskError::Cancelled));
+    }
+}

@@ -171,6 +171,8 @@ pub(crate) struct PoolInner {
     gate: RefCell<Gate>,
     /// Tasks created and not yet dropped.
     live: Cell<usize>,
+    /// Their headers, to cancel them all (a daemon pool's stop).
+    tasks: RefCell<crate::slab::Slab<Arc<Header>>>,
     /// Waiters for `live == 0` (`stop`).
     drained: RefCell<Waiters>,
     stopped: Cell<bool>,
@@ -253,6 +255,7 @@ impl TaskPool {
                     waiting: VecDeque::new(),
                 }),
                 live: Cell::new(0),
+                tasks: RefCell::new(crate::slab::Slab::new()),
                 drained: RefCell::new(Waiters::None),
                 stopped: Cell::new(false),
                 open: Arc::new(RwLock::new(true)),
@@ -357,6 +360,18 @@ impl TaskPool {
         &self.inner
     }
 
+    /// Cancels every task created so far (waiting or running); each is
+    /// dropped at its next turn and its handle yields `Cancelled`.
+    pub(crate) fn cancel_all(&self) {
+        let headers: Vec<Arc<Header>> = {
+            let tasks = self.inner.tasks.borrow();
+            (0..tasks.capacity_hint())
+                .filter_map(|i| tasks.get_index(i).cloned())
+                .collect()
+        };
+        headers.iter().for_each(|h| h.cancel());
+    }
+
     pub(crate) fn owner(&self) -> Arc<PoolOwner> {
         self.inner.owner.clone()
     }
@@ -392,7 +407,8 @@ impl PoolInner {
             return;
         };
         self.live.set(self.live.get() + 1);
-        let task = pool_task(self.clone(), future);
+        let key = self.tasks.borrow_mut().insert(header.clone());
+        let task = pool_task(self.clone(), future, key);
         executor.spawn_prepared(header, slot, task, |r| r, Some(self.owner.report.clone()));
     }
 }
@@ -423,7 +439,7 @@ pub(crate) fn prepare<T>(shared: &Arc<Shared>) -> (Arc<Header>, Arc<Slot<T>>) {
 
 /// The executor task behind a pool task: wait for a place, run under the
 /// timeout (from the start), release the place.
-fn pool_task<F: Future>(pool: Rc<PoolInner>, future: F) -> PoolTask<F> {
+fn pool_task<F: Future>(pool: Rc<PoolInner>, future: F, key: crate::slab::Key) -> PoolTask<F> {
     PoolTask {
         future: Some(future),
         phase: Phase::Waiting(Place::wait(pool.clone())),
@@ -432,6 +448,7 @@ fn pool_task<F: Future>(pool: Rc<PoolInner>, future: F) -> PoolTask<F> {
         live: Live {
             pool,
             started: false,
+            key,
         },
     }
 }
@@ -548,6 +565,8 @@ async fn dispatch(pool: Weak<PoolInner>, inbox: Inbox<Job>) {
 struct Live {
     pool: Rc<PoolInner>,
     started: bool,
+    /// The task's entry in `PoolInner::tasks`.
+    key: crate::slab::Key,
 }
 
 impl Drop for Live {
@@ -558,6 +577,7 @@ impl Drop for Live {
         } else {
             pool.stats.dequeued(false);
         }
+        pool.tasks.borrow_mut().remove(self.key);
         pool.live.set(pool.live.get() - 1);
         if pool.live.get() == 0 {
             pool.drained.take().wake_all();

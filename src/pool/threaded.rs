@@ -83,6 +83,7 @@ pub(crate) struct Config<C> {
     report: Option<Reporter>,
     init: InitFn<C>,
     on_stop: Option<StopFn<C>>,
+    daemon: bool,
 }
 
 impl<P, C> fmt::Debug for ThreadedTaskPoolBuilder<P, C> {
@@ -92,6 +93,7 @@ impl<P, C> fmt::Debug for ThreadedTaskPoolBuilder<P, C> {
             .field("size", &self.config.size)
             .field("timeout", &self.config.timeout)
             .field("capacity", &self.config.capacity)
+            .field("daemon", &self.config.daemon)
             .finish()
     }
 }
@@ -107,6 +109,7 @@ impl<P> ThreadedTaskPoolBuilder<P, ()> {
                 report: None,
                 init: Arc::new(|| Box::pin(std::future::ready(Ok(())))),
                 on_stop: None,
+                daemon: false,
             },
             front: PhantomData,
         }
@@ -150,6 +153,15 @@ impl<P, C: 'static> ThreadedTaskPoolBuilder<P, C> {
         self
     }
 
+    /// Makes `stop` (and drop) cancel the tasks still waiting or running
+    /// instead of waiting for them: their handles yield `Cancelled`, and
+    /// `stop` returns once they are dropped (at their next await point).
+    /// Default `false`: stop finishes every task.
+    pub fn daemon(mut self, daemon: bool) -> Self {
+        self.config.daemon = daemon;
+        self
+    }
+
     /// A context built on the pool thread by `init` at each start, before
     /// any task, and dropped there after the last task. Tasks reach it
     /// through `create_task_with`. An `Err` (or a panic) makes `start` fail
@@ -185,6 +197,7 @@ impl<P, C: 'static> ThreadedTaskPoolBuilder<P, C> {
                     Box::pin(async move { fut.await.map_err(|e| e.to_string()) })
                 }),
                 on_stop: None,
+                daemon: self.config.daemon,
             },
             front: PhantomData,
         }
@@ -330,6 +343,7 @@ impl<C: 'static> Core<C> {
             report: self.report.clone(),
             init: self.config.init.clone(),
             on_stop: self.config.on_stop.clone(),
+            daemon: self.config.daemon,
             stats: stats.clone(),
             started: started.clone(),
         };
@@ -494,6 +508,7 @@ struct PoolThread<C> {
     report: Reporter,
     init: InitFn<C>,
     on_stop: Option<StopFn<C>>,
+    daemon: bool,
     stats: Arc<Stats>,
     started: Arc<Slot<Started<C>>>,
 }
@@ -559,6 +574,9 @@ impl<C: 'static> PoolThread<C> {
                 batch = 0;
                 crate::yield_now().await;
             }
+        }
+        if self.daemon {
+            pool.cancel_all();
         }
         pool.stop().await;
         match &self.on_stop {
