@@ -2,81 +2,17 @@
 //! it started is never polled; one cancelled while running is dropped at its
 //! next await point, on the pool thread; its handle yields `Cancelled`.
 
+mod common;
+
+use common::{counting, wait, within, Gate, LONG};
 use concurrent_tasks::{
     block_on, sleep, yield_now, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError,
     TaskHandle,
 };
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::sync::{mpsc, Arc};
 use std::thread::ThreadId;
 use std::time::Duration;
-
-const LONG: Duration = Duration::from_secs(10);
-
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            thread.join().expect("test thread ended");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test body hung for more than {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().expect_err("the body panicked"))
-        }
-    }
-}
-
-fn wait<T>(mut handle: TaskHandle<T>) -> Result<T, TaskError> {
-    handle
-        .wait_timeout(LONG)
-        .expect("task did not finish within 10 s")
-}
-
-#[derive(Clone, Default)]
-struct Gate(Arc<Mutex<(bool, Vec<Waker>)>>);
-
-impl Gate {
-    fn open(&self) {
-        let wakers = {
-            let mut state = self.0.lock().unwrap();
-            state.0 = true;
-            std::mem::take(&mut state.1)
-        };
-        wakers.into_iter().for_each(Waker::wake);
-    }
-
-    fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
-        let gate = self.clone();
-        std::future::poll_fn(move |cx| {
-            let mut state = gate.0.lock().unwrap();
-            if state.0 {
-                Poll::Ready(())
-            } else {
-                state.1.push(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-    }
-}
-
-/// `future`, counting how often it is polled.
-fn counting<F: Future + Send + 'static>(
-    polls: &Arc<AtomicUsize>,
-    future: F,
-) -> impl Future<Output = F::Output> + Send + 'static {
-    let polls = polls.clone();
-    let mut future = Box::pin(future);
-    std::future::poll_fn(move |cx| {
-        polls.fetch_add(1, Ordering::SeqCst);
-        future.as_mut().poll(cx)
-    })
-}
 
 /// Reports the thread (name, id) it is dropped on.
 struct DropProbe(mpsc::Sender<(Option<String>, ThreadId)>);

@@ -4,8 +4,11 @@
 //!
 //! Timing bounds: sleeps of 50 ms, 40 ms of slack for a loaded 2-core machine.
 
+mod common;
+
+use common::{wait, within, LONG};
 use concurrent_tasks::{
-    block_on, sleep, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError, TaskHandle,
+    block_on, sleep, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskHandle,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -14,34 +17,6 @@ use std::time::{Duration, Instant};
 
 const NAP: Duration = Duration::from_millis(50);
 const SLACK: Duration = Duration::from_millis(40);
-const LONG: Duration = Duration::from_secs(10);
-
-/// Runs `body` on its own thread and fails (instead of hanging) when it takes
-/// longer than `limit`; a panic in `body` fails the test with its message.
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            thread.join().expect("test thread ended");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test body hung for more than {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().expect_err("the body panicked"))
-        }
-    }
-}
-
-/// Waits for a handle, failing instead of hanging.
-fn wait<T>(mut handle: TaskHandle<T>) -> Result<T, TaskError> {
-    handle
-        .wait_timeout(LONG)
-        .expect("task did not finish within 10 s")
-}
-
 fn assert_concurrent(took: Duration) {
     assert!(
         took >= NAP,

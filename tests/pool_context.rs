@@ -4,47 +4,17 @@
 //! behind) and P12 (`create_task_with` builds a `!Send` future on the pool
 //! thread from the context).
 
+mod common;
+
+use common::{wait, wait_until, within};
 use concurrent_tasks::{
-    block_on, sleep, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError, TaskHandle,
+    block_on, sleep, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError,
 };
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
-
-const LONG: Duration = Duration::from_secs(10);
-
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            thread.join().expect("test thread ended");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test body hung for more than {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().expect_err("the body panicked"))
-        }
-    }
-}
-
-fn wait<T>(mut handle: TaskHandle<T>) -> Result<T, TaskError> {
-    handle
-        .wait_timeout(LONG)
-        .expect("task did not finish within 10 s")
-}
-
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + LONG;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Whether a thread named `name` (at most 15 bytes) exists in this process;
 /// `None` off Linux.

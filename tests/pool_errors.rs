@@ -3,88 +3,14 @@
 //! (handle dropped, before or after the failure) goes to `on_unhandled`
 //! exactly once; `Cancelled` is never reported.
 
+mod common;
+
+use common::{wait, wait_until, within, Gate, Unhandled};
 use concurrent_tasks::{
-    block_on, sleep, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError, TaskHandle,
+    block_on, sleep, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError,
 };
 use std::future::Future;
-use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
-
-const LONG: Duration = Duration::from_secs(10);
-
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            thread.join().expect("test thread ended");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test body hung for more than {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().expect_err("the body panicked"))
-        }
-    }
-}
-
-fn wait<T>(mut handle: TaskHandle<T>) -> Result<T, TaskError> {
-    handle
-        .wait_timeout(LONG)
-        .expect("task did not finish within 10 s")
-}
-
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + LONG;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-#[derive(Clone, Default)]
-struct Gate(Arc<Mutex<(bool, Vec<Waker>)>>);
-
-impl Gate {
-    fn open(&self) {
-        let wakers = {
-            let mut state = self.0.lock().unwrap();
-            state.0 = true;
-            std::mem::take(&mut state.1)
-        };
-        wakers.into_iter().for_each(Waker::wake);
-    }
-
-    fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
-        let gate = self.clone();
-        std::future::poll_fn(move |cx| {
-            let mut state = gate.0.lock().unwrap();
-            if state.0 {
-                Poll::Ready(())
-            } else {
-                state.1.push(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-    }
-}
-
-/// What an `on_unhandled` hook received.
-#[derive(Clone, Default)]
-struct Unhandled(Arc<Mutex<Vec<TaskError>>>);
-
-impl Unhandled {
-    fn hook(&self) -> impl Fn(TaskError) + Send + Sync + 'static {
-        let seen = self.0.clone();
-        move |err| seen.lock().unwrap().push(err)
-    }
-
-    fn take(&self) -> Vec<TaskError> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
+use std::time::Duration;
 
 /// Panics with `message` once `gate` opens (a `String` payload).
 fn panics_after(gate: &Gate, message: &str) -> impl Future<Output = u8> + Send + 'static {

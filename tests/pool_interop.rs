@@ -3,17 +3,18 @@
 //! `is_finished`; dropping it detaches the task. The async front never
 //! blocks the caller's executor thread (tokio current-thread, smol, ours).
 
+mod common;
+
+use common::{within, Gate, LONG};
 use concurrent_tasks::{
     block_on, sleep, spawn, AsyncThreadedTaskPool, BlockingThreadedTaskPool, PoolStats, TaskError,
     TaskHandle, TaskPoolSpawner,
 };
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-const LONG: Duration = Duration::from_secs(10);
 /// How long the pool-side work lasts while the caller's executor ticks.
 /// 100 ms gives 20 ticks of 5 ms on an idle machine, but on an overloaded
 /// 2-core machine (4 busy loops) a 5 ms ticker got as few as 6 of them: the
@@ -25,50 +26,6 @@ const MIN_TICKS: usize = 10;
 /// Rounds of ping-pong between a pool task and a task of the caller's
 /// executor: possible only if `run`'s caller leaves its thread free.
 const ROUNDS: u32 = 10;
-
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            thread.join().expect("test thread ended");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test body hung for more than {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().expect_err("the body panicked"))
-        }
-    }
-}
-
-#[derive(Clone, Default)]
-struct Gate(Arc<Mutex<(bool, Vec<Waker>)>>);
-
-impl Gate {
-    fn open(&self) {
-        let wakers = {
-            let mut state = self.0.lock().unwrap();
-            state.0 = true;
-            std::mem::take(&mut state.1)
-        };
-        wakers.into_iter().for_each(Waker::wake);
-    }
-
-    fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
-        let gate = self.clone();
-        std::future::poll_fn(move |cx| {
-            let mut state = gate.0.lock().unwrap();
-            if state.0 {
-                Poll::Ready(())
-            } else {
-                state.1.push(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-    }
-}
 
 fn tokio_rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

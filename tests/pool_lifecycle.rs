@@ -3,48 +3,17 @@
 //! any number of times) and P10 (`name` names the thread; NUL is
 //! `InvalidName`), on both threaded fronts.
 
+mod common;
+
+use common::{wait, wait_until, within, Gate, LONG};
 use concurrent_tasks::{
     block_on, sleep, yield_now, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError,
     TaskHandle,
 };
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Barrier, Mutex};
-use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
-
-const LONG: Duration = Duration::from_secs(10);
-
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            thread.join().expect("test thread ended");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test body hung for more than {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().expect_err("the body panicked"))
-        }
-    }
-}
-
-fn wait<T>(mut handle: TaskHandle<T>) -> Result<T, TaskError> {
-    handle
-        .wait_timeout(LONG)
-        .expect("task did not finish within 10 s")
-}
-
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + LONG;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+use std::sync::{mpsc, Arc, Barrier};
+use std::time::Duration;
 
 /// Whether a thread whose name starts with `name` (Linux truncates thread
 /// names to 15 bytes) exists in this process. `None` off Linux.
@@ -54,33 +23,6 @@ fn thread_named(name: &str) -> Option<bool> {
     Some(tasks.flatten().any(|t| {
         std::fs::read_to_string(t.path().join("comm")).is_ok_and(|comm| comm.trim_end() == short)
     }))
-}
-
-#[derive(Clone, Default)]
-struct Gate(Arc<Mutex<(bool, Vec<Waker>)>>);
-
-impl Gate {
-    fn open(&self) {
-        let wakers = {
-            let mut state = self.0.lock().unwrap();
-            state.0 = true;
-            std::mem::take(&mut state.1)
-        };
-        wakers.into_iter().for_each(Waker::wake);
-    }
-
-    fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
-        let gate = self.clone();
-        std::future::poll_fn(move |cx| {
-            let mut state = gate.0.lock().unwrap();
-            if state.0 {
-                Poll::Ready(())
-            } else {
-                state.1.push(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-    }
 }
 
 /// A task that naps 20 ms, then counts itself done.

@@ -2,13 +2,14 @@
 //! (`block_on`); its `spawner()` is `Send + Sync + Clone` and creates tasks
 //! from other threads; `NotRunning` after stop.
 
+mod common;
+
+use common::{counting, within, Gate, Tracker, Unhandled, LONG};
 use concurrent_tasks::{
     block_on, sleep, yield_now, TaskError, TaskHandle, TaskPool, TaskPoolSpawner,
 };
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Poll, Waker};
+use std::sync::{mpsc, Arc};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
@@ -17,52 +18,6 @@ const SLACK: Duration = Duration::from_millis(40);
 const LIMIT: Duration = Duration::from_millis(100);
 const FITS: Duration = Duration::from_millis(60);
 const TOO_LONG: Duration = Duration::from_millis(200);
-const LONG: Duration = Duration::from_secs(10);
-
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            thread.join().expect("test thread ended");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test body hung for more than {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().expect_err("the body panicked"))
-        }
-    }
-}
-
-#[derive(Clone, Default)]
-struct Gate(Arc<Mutex<(bool, Vec<Waker>)>>);
-
-impl Gate {
-    fn open(&self) {
-        let wakers = {
-            let mut state = self.0.lock().unwrap();
-            state.0 = true;
-            std::mem::take(&mut state.1)
-        };
-        wakers.into_iter().for_each(Waker::wake);
-    }
-
-    fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
-        let gate = self.clone();
-        std::future::poll_fn(move |cx| {
-            let mut state = gate.0.lock().unwrap();
-            if state.0 {
-                Poll::Ready(())
-            } else {
-                state.1.push(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-    }
-}
-
 /// Lets the executor run other tasks until `cond` holds (at most 10 000
 /// turns: everything here is on one thread, so a few suffice).
 async fn settle(what: &str, cond: impl Fn() -> bool) {
@@ -85,52 +40,6 @@ async fn eventually(what: &str, cond: impl Fn() -> bool) {
     }
 }
 
-#[derive(Clone, Default)]
-struct Tracker {
-    now: Arc<AtomicUsize>,
-    max: Arc<AtomicUsize>,
-    order: Arc<Mutex<Vec<usize>>>,
-}
-
-impl Tracker {
-    fn task(&self, id: usize, gate: &Gate) -> impl Future<Output = usize> + Send + 'static {
-        let (t, gate) = (self.clone(), gate.wait());
-        async move {
-            t.order.lock().unwrap().push(id);
-            let now = t.now.fetch_add(1, Ordering::SeqCst) + 1;
-            t.max.fetch_max(now, Ordering::SeqCst);
-            gate.await;
-            yield_now().await;
-            t.now.fetch_sub(1, Ordering::SeqCst);
-            id
-        }
-    }
-
-    fn running(&self) -> usize {
-        self.now.load(Ordering::SeqCst)
-    }
-
-    fn max(&self) -> usize {
-        self.max.load(Ordering::SeqCst)
-    }
-
-    fn order(&self) -> Vec<usize> {
-        self.order.lock().unwrap().clone()
-    }
-}
-
-fn counting<F: Future + Send + 'static>(
-    polls: &Arc<AtomicUsize>,
-    future: F,
-) -> impl Future<Output = F::Output> + Send + 'static {
-    let polls = polls.clone();
-    let mut future = Box::pin(future);
-    std::future::poll_fn(move |cx| {
-        polls.fetch_add(1, Ordering::SeqCst);
-        future.as_mut().poll(cx)
-    })
-}
-
 struct DropProbe(mpsc::Sender<ThreadId>);
 
 impl Drop for DropProbe {
@@ -143,20 +52,6 @@ fn cancel_from_another_thread<T: Send>(handle: &TaskHandle<T>) {
     std::thread::scope(|s| {
         s.spawn(|| handle.cancel());
     });
-}
-
-#[derive(Clone, Default)]
-struct Unhandled(Arc<Mutex<Vec<TaskError>>>);
-
-impl Unhandled {
-    fn hook(&self) -> impl Fn(TaskError) + Send + Sync + 'static {
-        let seen = self.0.clone();
-        move |err| seen.lock().unwrap().push(err)
-    }
-
-    fn take(&self) -> Vec<TaskError> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
 }
 
 // === P1 ===
@@ -197,7 +92,7 @@ fn l1_p2_size_limit_and_fifo_order() {
             let pool = TaskPool::builder().name("l1-p2").size(3).build();
             let (tracker, gate) = (Tracker::default(), Gate::default());
             let handles: Vec<_> = (0..12)
-                .map(|i| pool.create_task(tracker.task(i, &gate)))
+                .map(|i| pool.create_task(tracker.task_yielding(i, &gate)))
                 .collect();
             settle("3 running", || tracker.running() == 3).await;
             for _ in 0..100 {
@@ -228,7 +123,7 @@ fn l1_p2_size_0_and_unset_are_unlimited() {
             ] {
                 let (tracker, gate) = (Tracker::default(), Gate::default());
                 let handles: Vec<_> = (0..64)
-                    .map(|i| pool.create_task(tracker.task(i, &gate)))
+                    .map(|i| pool.create_task(tracker.task_yielding(i, &gate)))
                     .collect();
                 settle("all 64 running", || tracker.running() == 64).await;
                 gate.open();
@@ -248,7 +143,7 @@ fn l1_p2_set_size_growing_starts_buffered_tasks_at_once() {
             let pool = TaskPool::builder().name("l1-grow").size(1).build();
             let (tracker, gate) = (Tracker::default(), Gate::default());
             let handles: Vec<_> = (0..6)
-                .map(|i| pool.create_task(tracker.task(i, &gate)))
+                .map(|i| pool.create_task(tracker.task_yielding(i, &gate)))
                 .collect();
             settle("1 running", || tracker.running() == 1).await;
             for _ in 0..100 {
@@ -278,7 +173,7 @@ fn l1_p2_set_size_shrinking_lets_running_tasks_finish() {
             let pool = TaskPool::builder().size(4).build();
             let (tracker, gate) = (Tracker::default(), Gate::default());
             let handles: Vec<_> = (0..8)
-                .map(|i| pool.create_task(tracker.task(i, &gate)))
+                .map(|i| pool.create_task(tracker.task_yielding(i, &gate)))
                 .collect();
             settle("4 running", || tracker.running() == 4).await;
             pool.set_size(1);
@@ -720,7 +615,7 @@ fn l1_task_pool_inside_a_threaded_pool_task() {
                     }
                     let took = start.elapsed();
                     let handles: Vec<_> = (0..6)
-                        .map(|i| pool.create_task(tracker.task(i, &gate)))
+                        .map(|i| pool.create_task(tracker.task_yielding(i, &gate)))
                         .collect();
                     settle("2 running", || tracker.running() == 2).await;
                     gate.open();

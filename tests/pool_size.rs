@@ -6,112 +6,12 @@
 //! No sleep-and-hope: tasks hold at a [`Gate`] the test opens once it has
 //! seen (through counters) the state it wants to check.
 
-use concurrent_tasks::{
-    block_on, sleep, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError, TaskHandle,
-};
-use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
+mod common;
 
-const LONG: Duration = Duration::from_secs(10);
-
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            thread.join().expect("test thread ended");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test body hung for more than {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().expect_err("the body panicked"))
-        }
-    }
-}
-
-fn wait<T>(mut handle: TaskHandle<T>) -> Result<T, TaskError> {
-    handle
-        .wait_timeout(LONG)
-        .expect("task did not finish within 10 s")
-}
-
-/// Polls `cond` every millisecond until it holds; fails after 10 s.
-fn wait_until(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + LONG;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// A one-way latch that async tasks on any executor wait at.
-#[derive(Clone, Default)]
-struct Gate(Arc<Mutex<(bool, Vec<Waker>)>>);
-
-impl Gate {
-    fn open(&self) {
-        let wakers = {
-            let mut state = self.0.lock().unwrap();
-            state.0 = true;
-            std::mem::take(&mut state.1)
-        };
-        wakers.into_iter().for_each(Waker::wake);
-    }
-
-    fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
-        let gate = self.clone();
-        std::future::poll_fn(move |cx| {
-            let mut state = gate.0.lock().unwrap();
-            if state.0 {
-                Poll::Ready(())
-            } else {
-                state.1.push(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-    }
-}
-
-/// Counts tasks running now, the most at once, and the order they started.
-#[derive(Clone, Default)]
-struct Tracker {
-    now: Arc<AtomicUsize>,
-    max: Arc<AtomicUsize>,
-    order: Arc<Mutex<Vec<usize>>>,
-}
-
-impl Tracker {
-    /// A task that records its start, holds at `gate`, then naps a little.
-    fn task(&self, id: usize, gate: &Gate) -> impl Future<Output = usize> + Send + 'static {
-        let (t, gate) = (self.clone(), gate.wait());
-        async move {
-            t.order.lock().unwrap().push(id);
-            let now = t.now.fetch_add(1, Ordering::SeqCst) + 1;
-            t.max.fetch_max(now, Ordering::SeqCst);
-            gate.await;
-            sleep(Duration::from_millis(2)).await;
-            t.now.fetch_sub(1, Ordering::SeqCst);
-            id
-        }
-    }
-
-    fn running(&self) -> usize {
-        self.now.load(Ordering::SeqCst)
-    }
-
-    fn max(&self) -> usize {
-        self.max.load(Ordering::SeqCst)
-    }
-
-    fn order(&self) -> Vec<usize> {
-        self.order.lock().unwrap().clone()
-    }
-}
+use common::{wait, wait_until, within, Gate, Tracker, LONG};
+use concurrent_tasks::{block_on, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
 
 #[test]
 fn p2_size_3_runs_at_most_3_at_once_in_fifo_order() {

@@ -5,43 +5,21 @@
 //! Timing: a 100 ms timeout, tasks of 60 ms (40 ms of slack below it) and
 //! 200 ms (far above it).
 
+mod common;
+
+use common::{wait, within};
 use concurrent_tasks::{
-    block_on, sleep, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError, TaskHandle,
+    block_on, sleep, AsyncThreadedTaskPool, BlockingThreadedTaskPool, TaskError,
 };
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_millis(100);
 const FITS: Duration = Duration::from_millis(60);
 const TOO_LONG: Duration = Duration::from_millis(200);
 const SLACK: Duration = Duration::from_millis(40);
-const LONG: Duration = Duration::from_secs(10);
-
-fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(body());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(value) => {
-            thread.join().expect("test thread ended");
-            value
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("test body hung for more than {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().expect_err("the body panicked"))
-        }
-    }
-}
-
-fn wait<T>(mut handle: TaskHandle<T>) -> Result<T, TaskError> {
-    handle
-        .wait_timeout(LONG)
-        .expect("task did not finish within 10 s")
-}
-
 /// When a task started and when it ended (finished or dropped).
 #[derive(Clone, Default)]
 struct Span(Arc<Mutex<(Option<Instant>, Option<Instant>)>>);
