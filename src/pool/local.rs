@@ -60,6 +60,8 @@ pub struct TaskPoolBuilder {
     report: Option<Reporter>,
     /// Counters shared with a threaded front.
     stats: Option<Arc<Stats>>,
+    /// Keep the live tasks' headers (for `cancel_all`).
+    track_tasks: bool,
 }
 
 impl fmt::Debug for TaskPoolBuilder {
@@ -123,6 +125,12 @@ impl TaskPoolBuilder {
         self
     }
 
+    /// Keeps the live tasks' headers, so `cancel_all` can reach them.
+    pub(crate) fn track_tasks(mut self, track: bool) -> Self {
+        self.track_tasks = track;
+        self
+    }
+
     /// Sets the hook for failures nobody reads (already shared).
     pub(crate) fn reporter(mut self, report: Reporter) -> Self {
         self.report = Some(report);
@@ -171,8 +179,9 @@ pub(crate) struct PoolInner {
     gate: RefCell<Gate>,
     /// Tasks created and not yet dropped.
     live: Cell<usize>,
-    /// Their headers, to cancel them all (a daemon pool's stop).
-    tasks: RefCell<crate::slab::Slab<Arc<Header>>>,
+    /// Their headers, to cancel them all (a daemon pool's stop); `None`
+    /// unless asked for, to keep pending tasks small.
+    tasks: Option<RefCell<crate::slab::Slab<Arc<Header>>>>,
     /// Waiters for `live == 0` (`stop`).
     drained: RefCell<Waiters>,
     stopped: Cell<bool>,
@@ -230,6 +239,7 @@ impl TaskPool {
             timeout: None,
             report: None,
             stats: None,
+            track_tasks: false,
         }
     }
 
@@ -255,7 +265,9 @@ impl TaskPool {
                     waiting: VecDeque::new(),
                 }),
                 live: Cell::new(0),
-                tasks: RefCell::new(crate::slab::Slab::new()),
+                tasks: config
+                    .track_tasks
+                    .then(|| RefCell::new(crate::slab::Slab::new())),
                 drained: RefCell::new(Waiters::None),
                 stopped: Cell::new(false),
                 open: Arc::new(RwLock::new(true)),
@@ -363,8 +375,12 @@ impl TaskPool {
     /// Cancels every task created so far (waiting or running); each is
     /// dropped at its next turn and its handle yields `Cancelled`.
     pub(crate) fn cancel_all(&self) {
+        let Some(tasks) = &self.inner.tasks else {
+            debug_assert!(false, "cancel_all needs a pool built with track_tasks");
+            return;
+        };
         let headers: Vec<Arc<Header>> = {
-            let tasks = self.inner.tasks.borrow();
+            let tasks = tasks.borrow();
             (0..tasks.capacity_hint())
                 .filter_map(|i| tasks.get_index(i).cloned())
                 .collect()
@@ -407,7 +423,10 @@ impl PoolInner {
             return;
         };
         self.live.set(self.live.get() + 1);
-        let key = self.tasks.borrow_mut().insert(header.clone());
+        let key = self
+            .tasks
+            .as_ref()
+            .map(|tasks| tasks.borrow_mut().insert(header.clone()));
         let task = pool_task(self.clone(), future, key);
         executor.spawn_prepared(header, slot, task, |r| r, Some(self.owner.report.clone()));
     }
@@ -439,7 +458,11 @@ pub(crate) fn prepare<T>(shared: &Arc<Shared>) -> (Arc<Header>, Arc<Slot<T>>) {
 
 /// The executor task behind a pool task: wait for a place, run under the
 /// timeout (from the start), release the place.
-fn pool_task<F: Future>(pool: Rc<PoolInner>, future: F, key: crate::slab::Key) -> PoolTask<F> {
+fn pool_task<F: Future>(
+    pool: Rc<PoolInner>,
+    future: F,
+    key: Option<crate::slab::Key>,
+) -> PoolTask<F> {
     PoolTask {
         future: Some(future),
         phase: Phase::Waiting(Place::wait(pool.clone())),
@@ -565,8 +588,8 @@ async fn dispatch(pool: Weak<PoolInner>, inbox: Inbox<Job>) {
 struct Live {
     pool: Rc<PoolInner>,
     started: bool,
-    /// The task's entry in `PoolInner::tasks`.
-    key: crate::slab::Key,
+    /// The task's entry in `PoolInner::tasks`, when tracked.
+    key: Option<crate::slab::Key>,
 }
 
 impl Drop for Live {
@@ -577,7 +600,9 @@ impl Drop for Live {
         } else {
             pool.stats.dequeued(false);
         }
-        pool.tasks.borrow_mut().remove(self.key);
+        if let (Some(tasks), Some(key)) = (&pool.tasks, self.key) {
+            tasks.borrow_mut().remove(key);
+        }
         pool.live.set(pool.live.get() - 1);
         if pool.live.get() == 0 {
             pool.drained.take().wake_all();

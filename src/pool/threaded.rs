@@ -546,7 +546,8 @@ impl<C: 'static> PoolThread<C> {
             .name(self.name.clone())
             .size(self.size)
             .reporter(self.report.clone())
-            .stats(self.stats.clone());
+            .stats(self.stats.clone())
+            .track_tasks(self.daemon);
         if let Some(timeout) = self.timeout {
             builder = builder.timeout(timeout);
         }
