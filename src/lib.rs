@@ -129,6 +129,7 @@
 
 extern crate alloc;
 
+mod background;
 mod error;
 mod executor;
 #[cfg(feature = "std")]
@@ -138,6 +139,7 @@ mod slot;
 mod sync;
 pub mod time;
 
+pub use background::{BackgroundTask, BoxFactory};
 pub use error::TaskError;
 #[cfg(feature = "std")]
 pub use executor::current::{block_on, spawn, try_spawn};

@@ -63,6 +63,11 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Inner>) -> R) -> Option<R> {
     Some(f(&inner))
 }
 
+/// `true` when an executor runs on this thread (`spawn` would succeed).
+pub(crate) fn is_inside() -> bool {
+    with_current(|_| ()).is_some()
+}
+
 /// Queues `key` on this thread's run queue if this thread is running the
 /// executor that `shared` belongs to. `false`: wake it remotely instead.
 pub(crate) fn push_local(shared: &Arc<Shared>, key: Key) -> bool {

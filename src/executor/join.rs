@@ -49,6 +49,16 @@ impl<T> JoinHandle<T> {
         &self.slot
     }
 
+    /// A second handle on the same task (for a background task, which keeps
+    /// one to cancel and join the attempt whose handle it gave away). The
+    /// output is still taken once, by whichever handle gets there first.
+    pub(crate) fn share(&self) -> Self {
+        JoinHandle {
+            header: self.header.clone(),
+            slot: self.slot.clone(),
+        }
+    }
+
     /// Cancels the task, from any thread. A task that has not started is
     /// never polled; a running one is dropped, on its executor's thread, at
     /// its next await point. The handle then yields `Err(Cancelled)` — unless

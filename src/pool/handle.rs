@@ -63,11 +63,28 @@ pub(crate) fn stderr_reporter(pool: &str) -> Reporter {
 pub struct TaskHandle<T> {
     join: JoinHandle<T>,
     owner: Arc<PoolOwner>,
+    /// `false` for a handle shared with a background task, which keeps the
+    /// original: only the original detaches the outcome when dropped.
+    detaches: bool,
 }
 
 impl<T> TaskHandle<T> {
     pub(crate) fn new(join: JoinHandle<T>, owner: Arc<PoolOwner>) -> Self {
-        TaskHandle { join, owner }
+        TaskHandle {
+            join,
+            owner,
+            detaches: true,
+        }
+    }
+
+    /// A second handle on the same task that does not detach it when
+    /// dropped: the original stays responsible for unread failures.
+    pub(crate) fn share(&self) -> Self {
+        TaskHandle {
+            join: self.join.share(),
+            owner: self.owner.clone(),
+            detaches: false,
+        }
     }
 
     /// Cancels the task, from any thread: one not started yet is never
@@ -121,6 +138,9 @@ impl<T> Future for TaskHandle<T> {
 
 impl<T> Drop for TaskHandle<T> {
     fn drop(&mut self) {
+        if !self.detaches {
+            return;
+        }
         if let Some(Err(error)) = self.join.slot().detach() {
             report_unhandled(Some(&self.owner.report), error);
         }

@@ -1,0 +1,291 @@
+//! `BackgroundTask`: a task made again and again from a factory, running in
+//! the background until cancelled — the seed library's `BackgroundTask`
+//! (a heartbeat, a listener, a watcher).
+//!
+//! Each `start` calls the factory and spawns the future it returns as a
+//! fresh *attempt*, cancelling the running one first. The value keeps the
+//! attempt's handle: `cancel`, `join`, and dropping the value (which cancels
+//! silently) act on it.
+
+mod attempt;
+
+pub(crate) use attempt::Attempt;
+
+use crate::error::TaskError;
+use crate::executor::{JoinHandle, LocalExecutor};
+#[cfg(feature = "std")]
+use crate::pool::{Spawn, TaskHandle};
+use alloc::boxed::Box;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+
+/// The factory of a [`BackgroundTask`] made with
+/// [`BackgroundTask::boxed`]: a nameable type, for struct fields.
+pub type BoxFactory<T> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = T>>>>;
+
+/// A task that runs in the background until cancelled, restarted from its
+/// factory by each [`start`](Self::start).
+///
+/// - **Start it** inside an executor ([`start`](Self::start): inside
+///   [`block_on`](crate::block_on) or a pool task), on a given executor
+///   ([`start_in`](Self::start_in), also without `std`), or on a pool from
+///   any thread ([`start_on`](Self::start_on)). Starting again cancels the
+///   running attempt first, then starts a fresh one from the factory.
+/// - **Stop it** with [`cancel`](Self::cancel), or by dropping the value:
+///   that cancels the attempt silently (no error is reported anywhere).
+/// - **Await its output** with [`join`](Self::join), or through the handle
+///   `start` returned; the output is taken once, by whichever asks first.
+///
+/// The seed's heartbeat:
+///
+/// ```
+/// use concurrent_tasks::{block_on, sleep, BackgroundTask};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// async fn beat(every: Duration, beats: Arc<AtomicUsize>) {
+///     loop {
+///         beats.fetch_add(1, Ordering::Relaxed); // send a heartbeat
+///         sleep(every).await;
+///     }
+/// }
+///
+/// let beats = Arc::new(AtomicUsize::new(0));
+/// block_on(async {
+///     let counter = beats.clone();
+///     let mut heartbeat =
+///         BackgroundTask::new(move || beat(Duration::from_millis(5), counter.clone()));
+///     let _attempt = heartbeat.start();
+///     sleep(Duration::from_millis(30)).await; // do the real work meanwhile
+///     heartbeat.cancel();
+///     assert!(heartbeat.join().await.unwrap().is_err(), "cancelled");
+/// });
+/// assert!(beats.load(Ordering::Relaxed) >= 2);
+/// ```
+///
+/// `BackgroundTask<T, F>` is generic over its factory `F`; to name the type
+/// (a struct field), make it with [`boxed`](Self::boxed): it is then a
+/// `BackgroundTask<T>`.
+pub struct BackgroundTask<T, F = BoxFactory<T>> {
+    factory: F,
+    attempt: Attempt<T>,
+}
+
+impl<T: 'static> BackgroundTask<T> {
+    /// A background task whose factory is boxed, so its type can be named:
+    /// `BackgroundTask<T>`.
+    ///
+    /// ```
+    /// use concurrent_tasks::{block_on, BackgroundTask};
+    ///
+    /// struct Service {
+    ///     watcher: BackgroundTask<u32>,
+    /// }
+    /// let mut service = Service { watcher: BackgroundTask::boxed(|| async { 7 }) };
+    /// block_on(async {
+    ///     service.watcher.start().detach();
+    ///     assert_eq!(service.watcher.join().await, Some(Ok(7)));
+    /// });
+    /// ```
+    pub fn boxed<F, Fut>(mut factory: F) -> Self
+    where
+        F: FnMut() -> Fut + 'static,
+        Fut: Future<Output = T> + 'static,
+    {
+        BackgroundTask::new(Box::new(move || {
+            Box::pin(factory()) as Pin<Box<dyn Future<Output = T>>>
+        }) as BoxFactory<T>)
+    }
+}
+
+impl<T, F> BackgroundTask<T, F> {
+    /// A background task that makes each attempt with `factory`. Nothing runs
+    /// until [`start`](Self::start).
+    ///
+    /// ```
+    /// use concurrent_tasks::BackgroundTask;
+    /// let task = BackgroundTask::new(|| async { "made on start" });
+    /// assert!(!task.is_running());
+    /// ```
+    pub fn new<Fut>(factory: F) -> Self
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        BackgroundTask {
+            factory,
+            attempt: Attempt::new(),
+        }
+    }
+
+    /// Starts an attempt on the executor running on this thread (inside
+    /// [`block_on`](crate::block_on) or a pool task) and returns its handle.
+    /// A running attempt is cancelled first.
+    ///
+    /// The returned handle and [`join`](Self::join) share the attempt's
+    /// output: whichever asks first takes it. Dropping the handle detaches
+    /// it; the task keeps its own.
+    ///
+    /// ```
+    /// use concurrent_tasks::{block_on, BackgroundTask, TaskError};
+    ///
+    /// block_on(async {
+    ///     let mut task = BackgroundTask::new(std::future::pending::<()>);
+    ///     let first = task.start();
+    ///     let _second = task.start(); // cancels the first attempt
+    ///     assert_eq!(first.await, Err(TaskError::Cancelled));
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// Outside an executor; [`try_start`](Self::try_start) returns
+    /// [`TaskError::NoExecutor`] instead.
+    #[cfg(feature = "std")]
+    #[track_caller]
+    pub fn start<Fut>(&mut self) -> JoinHandle<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        match self.try_start() {
+            Ok(handle) => handle,
+            Err(_) => panic!(
+                "BackgroundTask::start called outside an executor: call it inside \
+                 block_on(..) or a pool task, use start_in(&executor) or start_on(&pool), \
+                 or use try_start to get an error instead"
+            ),
+        }
+    }
+
+    /// Like [`start`](Self::start), but returns [`TaskError::NoExecutor`]
+    /// when no executor runs on this thread (the factory is not called).
+    ///
+    /// ```
+    /// use concurrent_tasks::{BackgroundTask, TaskError};
+    /// let mut task = BackgroundTask::new(|| async {});
+    /// assert!(matches!(task.try_start(), Err(TaskError::NoExecutor)));
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn try_start<Fut>(&mut self) -> Result<JoinHandle<T>, TaskError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        if !crate::executor::current::is_inside() {
+            return Err(TaskError::NoExecutor);
+        }
+        let handle = crate::executor::current::try_spawn((self.factory)())?;
+        self.attempt.replace_local(&handle);
+        Ok(handle)
+    }
+
+    /// Starts an attempt on `executor` (works without `std`, and from
+    /// outside the executor). A running attempt is cancelled first.
+    ///
+    /// ```
+    /// use concurrent_tasks::{BackgroundTask, LocalExecutor};
+    ///
+    /// let ex = LocalExecutor::new();
+    /// let mut task = BackgroundTask::new(|| async { 5 });
+    /// let h = task.start_in(&ex);
+    /// ex.run_until_stalled();
+    /// assert_eq!(h.try_take(), Some(Ok(5)));
+    /// ```
+    pub fn start_in<Fut>(&mut self, executor: &LocalExecutor) -> JoinHandle<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        let handle = executor.spawn((self.factory)());
+        self.attempt.replace_local(&handle);
+        handle
+    }
+
+    /// Starts an attempt on a pool (any [`Spawn`]: a threaded pool, a
+    /// [`TaskPool`](crate::TaskPool) or its spawner), from any thread. A
+    /// running attempt is cancelled first. The factory runs here; its future
+    /// must be `Send`.
+    ///
+    /// Errors are the pool's (`NotRunning`, `Full`); the running attempt is
+    /// cancelled even then.
+    ///
+    /// ```
+    /// use concurrent_tasks::{BackgroundTask, BlockingThreadedTaskPool};
+    ///
+    /// let pool = BlockingThreadedTaskPool::builder().start()?;
+    /// let mut task = BackgroundTask::new(|| async { std::thread::current().name().map(String::from) });
+    /// let h = task.start_on(&pool)?;
+    /// assert!(h.wait()?.is_some());
+    /// # Ok::<(), concurrent_tasks::TaskError>(())
+    /// ```
+    #[cfg(feature = "std")]
+    pub fn start_on<S, Fut>(&mut self, pool: &S) -> Result<TaskHandle<T>, TaskError>
+    where
+        S: Spawn + ?Sized,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.attempt.cancel();
+        let handle = pool.spawn_task((self.factory)())?;
+        Ok(self.attempt.replace_pool(handle))
+    }
+
+    /// Cancels the running attempt, from this thread: it is dropped on its
+    /// executor's thread at its next await point, and its handle (and
+    /// [`join`](Self::join)) yields [`TaskError::Cancelled`]. Does nothing
+    /// when nothing runs.
+    ///
+    /// ```
+    /// use concurrent_tasks::{block_on, BackgroundTask, TaskError};
+    ///
+    /// block_on(async {
+    ///     let mut task = BackgroundTask::new(std::future::pending::<()>);
+    ///     task.start().detach();
+    ///     task.cancel();
+    ///     assert_eq!(task.join().await, Some(Err(TaskError::Cancelled)));
+    /// });
+    /// ```
+    pub fn cancel(&mut self) {
+        self.attempt.cancel();
+    }
+
+    /// `true` while an attempt runs (started, not finished). A cancelled
+    /// attempt counts as running until its executor has dropped it.
+    pub fn is_running(&self) -> bool {
+        self.attempt.is_running()
+    }
+
+    /// Waits for the current attempt's outcome and takes it: `Some(Ok(output))`,
+    /// `Some(Err(Cancelled | Panicked(..)))`, or `None` when never started or
+    /// when the outcome was already taken (by `join` or by the handle `start`
+    /// returned).
+    ///
+    /// ```
+    /// use concurrent_tasks::{block_on, BackgroundTask};
+    ///
+    /// block_on(async {
+    ///     let mut task = BackgroundTask::new(|| async { 2 + 2 });
+    ///     assert_eq!(task.join().await, None, "never started");
+    ///     task.start().detach();
+    ///     assert_eq!(task.join().await, Some(Ok(4)));
+    ///     assert_eq!(task.join().await, None, "already taken");
+    /// });
+    /// ```
+    pub async fn join(&mut self) -> Option<Result<T, TaskError>> {
+        self.attempt.join().await
+    }
+}
+
+impl<T, F> fmt::Debug for BackgroundTask<T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackgroundTask")
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
