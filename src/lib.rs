@@ -5,8 +5,8 @@
 //! current thread with [`block_on`], or by hand with a [`LocalExecutor`]. It
 //! is the Rust re-imagining of the Python library `concurrent_tasks`, whose
 //! task pools (on the current executor, or on a thread of their own with a
-//! blocking and an async front) are built on this foundation, and its
-//! background, restartable, periodic and debounced tasks are coming.
+//! blocking and an async front) are built on this foundation, as are its
+//! background, periodic and on-time tasks.
 //!
 //! # The model, step by step
 //!
@@ -103,13 +103,38 @@
 //! # Ok::<(), concurrent_tasks::TaskError>(())
 //! ```
 //!
+//! **7. Background and periodic tasks restart from a factory.** A
+//! [`BackgroundTask`] spawns a fresh attempt at each `start` (cancelling the
+//! running one), on the current executor, a given one, or a pool;
+//! [`PeriodicTask`] and [`OnTimePeriodicTask`] are background tasks whose
+//! attempt is a schedule: every interval, or at wall-clock times.
+//!
+//! ```
+//! use concurrent_tasks::{block_on, sleep, PeriodicTask};
+//! use std::cell::Cell;
+//! use std::rc::Rc;
+//! use std::time::Duration;
+//!
+//! let beats = Rc::new(Cell::new(0));
+//! let b = beats.clone();
+//! let mut heartbeat = PeriodicTask::new(Duration::from_millis(10), move || {
+//!     b.set(b.get() + 1);
+//!     async {}
+//! });
+//! block_on(async {
+//!     heartbeat.start().detach();
+//!     sleep(Duration::from_millis(25)).await; // beats at 0, 10, 20 ms
+//! }); // the executor ends: the heartbeat with it
+//! assert!(beats.get() >= 2);
+//! ```
+//!
 //! # Without `std`
 //!
 //! With `default-features = false` the crate is `#![no_std]` + `alloc`: the
 //! timer wheel, the executor driven by hand ([`LocalExecutor::spawn`],
 //! [`LocalExecutor::sleep`], [`LocalExecutor::advance_time`],
-//! [`LocalExecutor::run_until_stalled`]) and the completion slot, with a spin
-//! lock in place of `parking_lot`.
+//! [`LocalExecutor::run_until_stalled`]), [`BackgroundTask::start_in`] and
+//! the completion slot, with a spin lock in place of `parking_lot`.
 //!
 //! # Safety
 //!
@@ -133,6 +158,8 @@ mod background;
 mod error;
 mod executor;
 #[cfg(feature = "std")]
+mod periodic;
+#[cfg(feature = "std")]
 mod pool;
 mod slab;
 mod slot;
@@ -144,6 +171,8 @@ pub use error::TaskError;
 #[cfg(feature = "std")]
 pub use executor::current::{block_on, spawn, try_spawn};
 pub use executor::{yield_now, JoinHandle, LocalExecutor, YieldNow};
+#[cfg(feature = "std")]
+pub use periodic::{OnTimePeriodicTask, PeriodicTask};
 #[cfg(feature = "std")]
 pub use pool::{
     AsyncThreadedTaskPool, BlockingThreadedTaskPool, PoolStats, Spawn, TaskHandle, TaskPool,

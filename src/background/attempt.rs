@@ -8,10 +8,11 @@
 //! - Dropping the attempt cancels it. A cancellation is never reported.
 
 use crate::error::TaskError;
-use crate::executor::JoinHandle;
+use crate::executor::{JoinHandle, LocalExecutor};
 #[cfg(feature = "std")]
-use crate::pool::TaskHandle;
+use crate::pool::{Spawn, TaskHandle};
 use core::fmt;
+use core::future::Future;
 
 /// The handle kept on an attempt: from the current executor, or from a pool
 /// (whose handle, when dropped, hands unread failures to the pool's
@@ -58,19 +59,61 @@ impl<T> Attempt<T> {
         Attempt { current: None }
     }
 
-    /// Keeps `handle`'s task as the current attempt (a share of it: the
-    /// caller gets the handle) and cancels the previous one.
-    pub(crate) fn replace_local(&mut self, handle: &JoinHandle<T>) {
+    /// Starts `make()` as the new attempt on the executor running on this
+    /// thread, cancelling the previous one. Without an executor: `NoExecutor`,
+    /// and `make` is not called.
+    #[cfg(feature = "std")]
+    pub(crate) fn start_here<Fut>(
+        &mut self,
+        make: impl FnOnce() -> Fut,
+    ) -> Result<JoinHandle<T>, TaskError>
+    where
+        Fut: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        if !crate::executor::current::is_inside() {
+            return Err(TaskError::NoExecutor);
+        }
+        let handle = crate::executor::current::try_spawn(make())?;
         self.replace(Handle::Local(handle.share()));
+        Ok(handle)
     }
 
-    /// Same for a task created on a pool: the kept handle is the original,
-    /// the caller gets a share.
+    /// Starts `make()` as the new attempt on `executor`.
+    pub(crate) fn start_in<Fut>(
+        &mut self,
+        executor: &LocalExecutor,
+        make: impl FnOnce() -> Fut,
+    ) -> JoinHandle<T>
+    where
+        Fut: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        let handle = executor.spawn(make());
+        self.replace(Handle::Local(handle.share()));
+        handle
+    }
+
+    /// Starts `make()` as the new attempt on `pool`. The previous attempt is
+    /// cancelled even when the pool refuses the new one. The kept handle is
+    /// the original (it reports unread failures when dropped); the caller
+    /// gets a share.
     #[cfg(feature = "std")]
-    pub(crate) fn replace_pool(&mut self, handle: TaskHandle<T>) -> TaskHandle<T> {
+    pub(crate) fn start_on<S, Fut>(
+        &mut self,
+        pool: &S,
+        make: impl FnOnce() -> Fut,
+    ) -> Result<TaskHandle<T>, TaskError>
+    where
+        S: Spawn + ?Sized,
+        Fut: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.cancel();
+        let handle = pool.spawn_task(make())?;
         let shared = handle.share();
         self.replace(Handle::Pool(handle));
-        shared
+        Ok(shared)
     }
 
     fn replace(&mut self, next: Handle<T>) {
@@ -116,4 +159,15 @@ impl<T> fmt::Debug for Attempt<T> {
         };
         f.write_str(state)
     }
+}
+
+/// The panic of a `start` called outside an executor, naming the way out.
+#[cfg(feature = "std")]
+#[track_caller]
+pub(crate) fn outside_executor(what: &str) -> ! {
+    panic!(
+        "{what}::start called outside an executor: call it inside block_on(..) or a \
+         pool task, use start_in(&executor) or start_on(&pool), or use try_start to get \
+         an error instead"
+    )
 }

@@ -9,6 +9,8 @@
 
 mod attempt;
 
+#[cfg(feature = "std")]
+pub(crate) use attempt::outside_executor;
 pub(crate) use attempt::Attempt;
 
 use crate::error::TaskError;
@@ -152,11 +154,7 @@ impl<T, F> BackgroundTask<T, F> {
     {
         match self.try_start() {
             Ok(handle) => handle,
-            Err(_) => panic!(
-                "BackgroundTask::start called outside an executor: call it inside \
-                 block_on(..) or a pool task, use start_in(&executor) or start_on(&pool), \
-                 or use try_start to get an error instead"
-            ),
+            Err(_) => outside_executor("BackgroundTask"),
         }
     }
 
@@ -175,12 +173,8 @@ impl<T, F> BackgroundTask<T, F> {
         Fut: Future<Output = T> + 'static,
         T: 'static,
     {
-        if !crate::executor::current::is_inside() {
-            return Err(TaskError::NoExecutor);
-        }
-        let handle = crate::executor::current::try_spawn((self.factory)())?;
-        self.attempt.replace_local(&handle);
-        Ok(handle)
+        let factory = &mut self.factory;
+        self.attempt.start_here(factory)
     }
 
     /// Starts an attempt on `executor` (works without `std`, and from
@@ -201,9 +195,8 @@ impl<T, F> BackgroundTask<T, F> {
         Fut: Future<Output = T> + 'static,
         T: 'static,
     {
-        let handle = executor.spawn((self.factory)());
-        self.attempt.replace_local(&handle);
-        handle
+        let factory = &mut self.factory;
+        self.attempt.start_in(executor, factory)
     }
 
     /// Starts an attempt on a pool (any [`Spawn`]: a threaded pool, a
@@ -231,9 +224,8 @@ impl<T, F> BackgroundTask<T, F> {
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        self.attempt.cancel();
-        let handle = pool.spawn_task((self.factory)())?;
-        Ok(self.attempt.replace_pool(handle))
+        let factory = &mut self.factory;
+        self.attempt.start_on(pool, factory)
     }
 
     /// Cancels the running attempt, from this thread: it is dropped on its
