@@ -8,6 +8,8 @@
 //! silently) act on it.
 
 mod attempt;
+#[cfg(test)]
+mod tests;
 
 #[cfg(feature = "std")]
 pub(crate) use attempt::outside_executor;
