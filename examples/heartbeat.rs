@@ -3,7 +3,7 @@
 //!
 //! Run with `cargo run --release --example heartbeat`.
 
-use concurrent_tasks::{interval, sleep, timeout, BlockingThreadedTaskPool, TaskError};
+use concurrent_tasks::{sleep, timeout, BlockingThreadedTaskPool, PeriodicTask, TaskError};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,19 +21,17 @@ fn main() -> Result<(), TaskError> {
         .timeout(Duration::from_secs(2))
         .start()?;
 
-    // The heartbeat runs on the pool thread until it is cancelled.
+    // The heartbeat runs on the pool thread, every 100 ms, until cancelled.
     let beats = Arc::new(AtomicU32::new(0));
-    let heartbeat = pool.create_task({
+    let mut heartbeat = PeriodicTask::new(Duration::from_millis(100), {
         let beats = beats.clone();
-        async move {
-            let mut every = interval(Duration::from_millis(100));
-            loop {
-                every.tick().await;
-                let n = beats.fetch_add(1, Ordering::Relaxed) + 1;
-                println!("  [{:>4} ms] heartbeat {n}", start.elapsed().as_millis());
-            }
+        move || {
+            let n = beats.fetch_add(1, Ordering::Relaxed) + 1;
+            println!("  [{:>4} ms] heartbeat {n}", start.elapsed().as_millis());
+            async {}
         }
-    })?;
+    });
+    let beating = heartbeat.start_on(&pool)?;
 
     for id in 1..=3 {
         // Blocking work on the main thread: the heartbeat carries on.
@@ -58,7 +56,7 @@ fn main() -> Result<(), TaskError> {
         "[{:>4} ms] heartbeat stopped after {} beats: {:?}",
         start.elapsed().as_millis(),
         beats.load(Ordering::Relaxed),
-        heartbeat.wait()
+        beating.wait()
     );
     pool.stop()
 }
