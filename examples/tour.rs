@@ -4,9 +4,12 @@
 
 use concurrent_tasks::time::{ManualClock, MissedTickBehavior};
 use concurrent_tasks::{
-    block_on, interval, sleep, spawn, timeout, yield_now, LocalExecutor, TaskError,
+    block_on, interval, sleep, spawn, timeout, yield_now, BlockingThreadedTaskPool, LocalExecutor,
+    OnTimePeriodicTask, PeriodicTask, TaskError,
 };
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 fn main() {
     println!("concurrent-tasks tour\n");
@@ -123,5 +126,58 @@ fn main() {
     println!(
         "7. manual clock: {runs} ticks of a 1-minute interval over a virtual hour, in {:.1?} of real time",
         start.elapsed()
+    );
+
+    // 8. A pool on its own thread, fed from this (synchronous) thread.
+    let pool = BlockingThreadedTaskPool::builder()
+        .name("tour-pool")
+        .size(2)
+        .timeout(Duration::from_millis(100))
+        .start()
+        .expect("the pool starts");
+    let start = Instant::now();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            pool.create_task(async move {
+                sleep(Duration::from_millis(20)).await;
+                i * 10
+            })
+            .expect("the pool runs")
+        })
+        .collect();
+    let too_slow = pool
+        .create_task(async { sleep(Duration::from_secs(5)).await })
+        .expect("the pool runs");
+    let results: Vec<_> = handles.into_iter().map(|h| h.wait().unwrap()).collect();
+    let round_trips = Instant::now();
+    for _ in 0..1_000 {
+        pool.run(async {}).unwrap();
+    }
+    let per_trip = round_trips.elapsed() / 1_000;
+    println!(
+        "8. pool of size 2: {results:?} in {:.0?} (two at a time); a 5 s task: {:?}; \
+         round trip from this thread: {per_trip:.1?}",
+        start.elapsed(),
+        too_slow.wait()
+    );
+    pool.stop().expect("the pool stops");
+
+    // 9. Periodic and on-time tasks: a heartbeat, and a run at a wall-clock time.
+    let beats = Arc::new(AtomicU32::new(0));
+    let b = beats.clone();
+    let mut heartbeat = PeriodicTask::new(Duration::from_millis(10), move || {
+        b.fetch_add(1, Ordering::Relaxed);
+        async {}
+    });
+    let at = SystemTime::now() + Duration::from_millis(35);
+    let mut alarm = OnTimePeriodicTask::new(|| async {}, at);
+    let late = block_on(async {
+        heartbeat.start().detach();
+        alarm.start().await.unwrap();
+        SystemTime::now().duration_since(at).unwrap()
+    });
+    println!(
+        "9. heartbeat every 10 ms: {} beats until a wall-clock alarm 35 ms away rang ({late:.1?} after its time)",
+        beats.load(Ordering::Relaxed)
     );
 }
