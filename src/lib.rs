@@ -129,6 +129,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "std")]
+mod debounce;
 mod error;
 mod executor;
 #[cfg(feature = "std")]
@@ -138,6 +140,8 @@ mod slot;
 mod sync;
 pub mod time;
 
+#[cfg(feature = "std")]
+pub use debounce::{AsyncDebouncer, Debouncer};
 pub use error::TaskError;
 #[cfg(feature = "std")]
 pub use executor::current::{block_on, spawn, try_spawn};
