@@ -81,6 +81,15 @@ impl Mode {
 /// });
 /// ```
 ///
+/// It is not `Send` for an argument that is not:
+///
+/// ```compile_fail
+/// use concurrent_tasks::Debouncer;
+/// fn send<T: Send>(_: &T) {}
+/// let d = Debouncer::eager(std::time::Duration::ZERO, |n: std::rc::Rc<u8>| async move { *n });
+/// send(&d);
+/// ```
+///
 /// [`LocalExecutor`]: crate::LocalExecutor
 #[must_use = "a debouncer does nothing until called"]
 pub struct Debouncer<A, T> {
@@ -282,15 +291,15 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
         let extend = core.extends();
         let mut state = core.state.lock();
         let state = &mut *state;
-        if let Some(pending) = state.pending.as_mut() {
+        if state.pending.is_some() {
             // The next run is not started yet: it takes this argument.
+            core.ensure_worker(state)?; // alive, unless its executor was dropped
+            let pending = state.pending.as_mut().expect("checked above");
             pending.arg = arg;
             if extend && pending.extendable {
                 pending.deadline = Until::after(now, duration);
             }
-            let run = pending.run.clone();
-            core.ensure_worker(state)?;
-            return Ok(run);
+            return Ok(pending.run.clone());
         }
         let open = state.window_open(now);
         if self.mode == Mode::Eager && open {
