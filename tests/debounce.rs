@@ -682,12 +682,22 @@ fn d2_run_left_by_a_dropped_executor_is_taken_over_by_the_next_call() {
 fn d2_shared_across_pool_threads() {
     within(LONG, || {
         let calls = Calls::default();
-        let d = Arc::new(Debouncer::lazy(Duration::from_millis(50), calls.echo()));
+        // A long window, so the second call lands in it however loaded the
+        // machine is; the first call has opened it before the second is made.
+        let d = Arc::new(Debouncer::lazy(Duration::from_millis(300), calls.echo()));
         let a = BlockingThreadedTaskPool::builder().start().unwrap();
         let b = BlockingThreadedTaskPool::builder().start().unwrap();
         let (d1, d2) = (d.clone(), d.clone());
-        let first = a.create_task(async move { d1.call(1).await }).unwrap();
-        std::thread::sleep(Duration::from_millis(10));
+        let (opened, window_open) = std::sync::mpsc::channel();
+        let first = a
+            .create_task(async move {
+                let mut call = std::pin::pin!(d1.call(1));
+                assert!(poll_once(&mut call).await.is_none());
+                opened.send(()).unwrap();
+                call.await
+            })
+            .unwrap();
+        window_open.recv_timeout(LONG).unwrap();
         let second = b.create_task(async move { d2.call(2).await }).unwrap();
         assert_eq!(wait(first), Ok(2));
         assert_eq!(wait(second), Ok(2));

@@ -62,11 +62,12 @@ impl Mode {
 /// an `Arc` across pool threads.
 ///
 /// ```
-/// use concurrent_tasks::{block_on, spawn, Debouncer};
+/// use concurrent_tasks::{spawn, Debouncer, LocalExecutor};
 /// use std::{rc::Rc, time::Duration};
 ///
-/// block_on(async {
-///     let search = Rc::new(Debouncer::eager_lazy(Duration::from_millis(20), |q: String| async move {
+/// let ex = LocalExecutor::new_manual(); // a test clock: windows pass in no time
+/// ex.block_on(async {
+///     let search = Rc::new(Debouncer::eager_lazy(Duration::from_millis(300), |q: String| async move {
 ///         format!("results for {q}")
 ///     }));
 ///     let first = search.call("r".into()).await; // runs at once
@@ -79,6 +80,7 @@ impl Mode {
 ///         assert_eq!(h.await.unwrap(), "results for rust");
 ///     }
 /// });
+/// assert_eq!(ex.now(), Duration::from_millis(300));
 /// ```
 ///
 /// It is not `Send` for an argument that is not:
