@@ -155,6 +155,8 @@
 extern crate alloc;
 
 mod background;
+#[cfg(feature = "std")]
+mod debounce;
 mod error;
 mod executor;
 #[cfg(feature = "std")]
@@ -167,6 +169,8 @@ mod sync;
 pub mod time;
 
 pub use background::{BackgroundTask, BoxFactory};
+#[cfg(feature = "std")]
+pub use debounce::{AsyncDebouncer, Debouncer};
 pub use error::TaskError;
 #[cfg(feature = "std")]
 pub use executor::current::{block_on, spawn, try_spawn};
