@@ -44,6 +44,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt;
 use core::future::Future;
+use core::pin::Pin;
 use core::task::{Context, Waker};
 use core::time::Duration;
 use task::{Header, PollAction, Shared, TaskRun};
@@ -355,15 +356,25 @@ impl Inner {
         T: 'static,
         M: FnOnce(F::Output) -> Result<T, crate::TaskError> + 'static,
     {
-        debug_assert!(Arc::ptr_eq(&header.shared, &self.shared));
         let future: Box<dyn Future<Output = ()>> =
             Box::new(task::deliver_to(future, slot, map, report));
+        self.spawn_boxed(header, Box::into_pin(future));
+    }
+
+    /// Spawns a task whose future (delivering its own output) is boxed
+    /// already — possibly on another thread, see [`Header`].
+    pub(crate) fn spawn_boxed(
+        &self,
+        header: Arc<Header>,
+        future: Pin<Box<dyn Future<Output = ()>>>,
+    ) {
+        debug_assert!(Arc::ptr_eq(&header.shared, &self.shared));
         let waker = Waker::from(header.clone());
         let key = {
             let mut tasks = self.tasks.borrow_mut();
             header.bind(tasks.vacant_key());
             tasks.insert(Some(TaskRun {
-                future: Box::into_pin(future),
+                future,
                 header,
                 waker,
             }))

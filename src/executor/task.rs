@@ -199,7 +199,7 @@ where
         future: Some(future),
         map: Some(map),
         report,
-        guard: CancelOnDrop(Some(slot)),
+        guard: CancelOnDrop::new(slot),
     }
 }
 
@@ -251,18 +251,8 @@ where
         future.set(None);
         let map = this.map.take().expect("mapped once");
         let outcome = outcome.and_then(map);
-        if let Some(slot) = this.guard.0.take() {
-            // With every handle gone nobody can read the outcome: drop it
-            // here and skip the lock. A refused completion means the handle
-            // was dropped or the slot completed elsewhere first.
-            let refused = if Arc::strong_count(&slot) > 1 {
-                slot.complete(outcome).err()
-            } else {
-                Some(outcome)
-            };
-            if let Some(Err(error)) = refused {
-                report_unhandled(this.report.as_ref(), error);
-            }
+        if let Some(Err(error)) = this.guard.deliver(outcome) {
+            report_unhandled(this.report.as_ref(), error);
         }
         Poll::Ready(())
     }
@@ -270,7 +260,36 @@ where
 
 /// Completes the slot with `Cancelled` if the task is dropped before it
 /// delivered its output.
-struct CancelOnDrop<T>(Option<Arc<Slot<T>>>);
+pub(crate) struct CancelOnDrop<T>(Option<Arc<Slot<T>>>);
+
+impl<T> CancelOnDrop<T> {
+    pub(crate) fn new(slot: Arc<Slot<T>>) -> Self {
+        CancelOnDrop(Some(slot))
+    }
+
+    /// Delivers `outcome` (once). Returns it back when nobody will read it:
+    /// the handle was dropped, or the slot was completed elsewhere first.
+    pub(crate) fn deliver(
+        &mut self,
+        outcome: Result<T, TaskError>,
+    ) -> Option<Result<T, TaskError>> {
+        let slot = self.0.take()?;
+        // With every handle gone nobody can read the outcome: hand it back
+        // here and skip the lock.
+        if Arc::strong_count(&slot) > 1 {
+            slot.complete(outcome).err()
+        } else {
+            Some(outcome)
+        }
+    }
+
+    /// Completes the slot with `outcome` instead of `Cancelled`.
+    pub(crate) fn complete(mut self, outcome: Result<T, TaskError>) {
+        if let Some(slot) = self.0.take() {
+            let _ = slot.complete(outcome);
+        }
+    }
+}
 
 impl<T> Drop for CancelOnDrop<T> {
     fn drop(&mut self) {
@@ -281,7 +300,7 @@ impl<T> Drop for CancelOnDrop<T> {
 }
 
 /// Polls `future`, turning a panic into `Err(Panicked(message))`.
-fn poll_catching<F: Future>(
+pub(crate) fn poll_catching<F: Future>(
     future: Pin<&mut F>,
     cx: &mut core::task::Context<'_>,
 ) -> Poll<Result<F::Output, TaskError>> {

@@ -14,22 +14,23 @@
 //!   reach zero. Spawners send jobs through the inbox while `open` is read
 //!   locked; `stop` write-locks it to close, then drains what was sent.
 
+use super::gate::Gate;
 use super::handle::{stderr_reporter, PoolOwner, TaskHandle};
 use super::inbox::{inbox, Inbox, InboxSender};
 use super::stats::{PoolStats, Stats};
+use super::task::{PoolLink, PoolTask};
 use crate::error::TaskError;
 use crate::executor::task::{Header, Reporter, Shared};
 use crate::executor::{current, Inner, JoinHandle};
+use crate::slab::Key;
 use crate::slot::{Slot, Waiters};
 use parking_lot::RwLock;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 /// A job sent by a spawner, run on the pool's thread.
@@ -172,11 +173,11 @@ pub(crate) struct PoolInner {
     executor: Weak<Inner>,
     shared: Arc<Shared>,
     /// The executor's timers, for the per-task deadline.
-    driver: Arc<crate::time::driver::TimerDriver>,
-    owner: Arc<PoolOwner>,
-    timeout: Option<Duration>,
-    stats: Arc<Stats>,
-    gate: RefCell<Gate>,
+    pub(super) driver: Arc<crate::time::driver::TimerDriver>,
+    pub(super) owner: Arc<PoolOwner>,
+    pub(super) timeout: Option<Duration>,
+    pub(super) stats: Arc<Stats>,
+    pub(super) gate: RefCell<Gate>,
     /// Tasks created and not yet dropped.
     live: Cell<usize>,
     /// Their headers, to cancel them all (a daemon pool's stop); `None`
@@ -188,44 +189,6 @@ pub(crate) struct PoolInner {
     /// `true` while spawners may send; write-locked to close.
     open: Arc<RwLock<bool>>,
     sender: InboxSender<Job>,
-}
-
-/// The size limit and the FIFO of tasks waiting for a place.
-struct Gate {
-    size: usize,
-    running: usize,
-    waiting: VecDeque<Rc<Ticket>>,
-}
-
-/// A buffered task's place in line.
-#[derive(Default)]
-struct Ticket {
-    granted: Cell<bool>,
-    cancelled: Cell<bool>,
-    waker: RefCell<Option<std::task::Waker>>,
-}
-
-impl Gate {
-    fn has_room(&self) -> bool {
-        self.size == 0 || self.running < self.size
-    }
-
-    /// Hands free places to waiting tickets, in order; returns their wakers.
-    fn grant(&mut self) -> Vec<std::task::Waker> {
-        let mut wake = Vec::new();
-        while self.has_room() {
-            let Some(ticket) = self.waiting.pop_front() else {
-                break;
-            };
-            if ticket.cancelled.get() {
-                continue;
-            }
-            ticket.granted.set(true);
-            self.running += 1;
-            wake.extend(ticket.waker.borrow_mut().take());
-        }
-        wake
-    }
 }
 
 // === impl TaskPool ===
@@ -259,11 +222,7 @@ impl TaskPool {
                 }),
                 timeout: config.timeout.filter(|t| *t != Duration::MAX),
                 stats: config.stats.unwrap_or_default(),
-                gate: RefCell::new(Gate {
-                    size: config.size,
-                    running: 0,
-                    waiting: VecDeque::new(),
-                }),
+                gate: RefCell::new(Gate::new(config.size)),
                 live: Cell::new(0),
                 tasks: config
                     .track_tasks
@@ -417,18 +376,49 @@ impl PoolInner {
         if !queued {
             self.stats.queued();
         }
+        self.spawn_task(Box::new(PoolTask::new(future, header, slot, self.clone())));
+    }
+
+    /// Counts in a task (queued already) and spawns it on the executor, in
+    /// the box it came in.
+    pub(crate) fn spawn_task<F, L>(self: &Rc<Self>, mut task: Box<PoolTask<F, L>>)
+    where
+        F: Future + 'static,
+        L: PoolLink + 'static,
+    {
+        let Some(header) = task.take_header() else {
+            return;
+        };
         let Some(executor) = self.executor.upgrade() else {
             self.stats.dequeued(false);
-            let _ = slot.complete(Err(self.not_running()));
+            task.refuse(self.not_running());
             return;
         };
         self.live.set(self.live.get() + 1);
-        let key = self
+        let tracked = self
             .tasks
             .as_ref()
             .map(|tasks| tasks.borrow_mut().insert(header.clone()));
-        let task = pool_task(self.clone(), future, key);
-        executor.spawn_prepared(header, slot, task, |r| r, Some(self.owner.report.clone()));
+        task.adopted(tracked);
+        executor.spawn_boxed(header, Box::into_pin(task));
+    }
+
+    /// A task counted in by [`spawn_task`](Self::spawn_task) is gone:
+    /// started (`true`: it finished) or not (it left the queue).
+    pub(super) fn count_out(&self, started: bool, tracked: Option<Key>) {
+        if started {
+            self.stats.finished();
+        } else {
+            self.stats.dequeued(false);
+        }
+        if let (Some(tasks), Some(key)) = (&self.tasks, tracked) {
+            let header = tasks.borrow_mut().remove(key);
+            drop(header);
+        }
+        self.live.set(self.live.get() - 1);
+        if self.live.get() == 0 {
+            self.drained.take().wake_all();
+        }
     }
 }
 
@@ -454,101 +444,6 @@ impl Drop for TaskPool {
 /// Makes the header and slot of a task before it exists.
 pub(crate) fn prepare<T>(shared: &Arc<Shared>) -> (Arc<Header>, Arc<Slot<T>>) {
     (Arc::new(Header::new(shared.clone())), Arc::new(Slot::new()))
-}
-
-/// The executor task behind a pool task: wait for a place, run under the
-/// timeout (from the start), release the place.
-fn pool_task<F: Future>(
-    pool: Rc<PoolInner>,
-    future: F,
-    key: Option<crate::slab::Key>,
-) -> PoolTask<F> {
-    PoolTask {
-        future: Some(future),
-        phase: Phase::Waiting(Place::wait(pool.clone())),
-        // Counts the task out even if it is dropped before its first poll
-        // (cancelled in the inbox or the run queue).
-        live: Live {
-            pool,
-            started: false,
-            key,
-        },
-    }
-}
-
-/// See [`pool_task`]. A named future, not an `async` block, so the user's
-/// future is stored once (see `DeliverTo` in the executor).
-///
-/// # Pinning
-/// `future` is structurally pinned: reached only through
-/// `Pin<&mut Option<F>>`, ended in place with `Pin::set(None)`. Nothing else
-/// is pinned (`phase` and `live` are `Unpin`); no `Drop` impl; `Unpin` only
-/// when `F` is.
-struct PoolTask<F> {
-    future: Option<F>,
-    phase: Phase,
-    live: Live,
-}
-
-enum Phase {
-    /// In the buffer, waiting for a place.
-    Waiting(Place),
-    /// Holding a place, under the deadline if the pool has a timeout.
-    Running {
-        _place: Place,
-        deadline: Option<crate::time::Sleep>,
-    },
-    Done,
-}
-
-impl<F: Future> Future for PoolTask<F> {
-    type Output = Result<F::Output, TaskError>;
-
-    #[allow(unsafe_code)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is structurally pinned and nothing else is (see
-        // the type's docs); it is never moved out, only polled in place and
-        // ended with `Pin::set`.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above — a projection to the pinned field.
-        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
-        if let Phase::Waiting(waiting) = &mut this.phase {
-            let place = match Pin::new(waiting).poll(cx) {
-                Poll::Ready(place) => place,
-                Poll::Pending => return Poll::Pending,
-            };
-            let pool = &this.live.pool;
-            this.live.started = true;
-            pool.stats.dequeued(true);
-            let deadline = pool
-                .timeout
-                .map(|limit| crate::time::Sleep::after(pool.driver.clone(), limit));
-            this.phase = Phase::Running {
-                _place: place,
-                deadline,
-            };
-        }
-        let Phase::Running { deadline, .. } = &mut this.phase else {
-            return Poll::Pending; // done: never polled again
-        };
-        let Some(inner) = future.as_mut().as_pin_mut() else {
-            return Poll::Pending;
-        };
-        if let Poll::Ready(output) = inner.poll(cx) {
-            future.set(None);
-            this.phase = Phase::Done; // gives the place back
-            return Poll::Ready(Ok(output));
-        }
-        if let Some(deadline) = deadline {
-            if Pin::new(deadline).poll(cx).is_ready() {
-                // Timed out: drop the future here, on the pool's thread.
-                future.set(None);
-                this.phase = Phase::Done;
-                return Poll::Ready(Err(TaskError::TimedOut));
-            }
-        }
-        Poll::Pending
-    }
 }
 
 /// Runs spawners' jobs as they arrive, while the pool lives and is open.
@@ -580,114 +475,6 @@ async fn dispatch(pool: Weak<PoolInner>, inbox: Inbox<Job>) {
     // Let a `stop` waiting on the inbox see it is empty.
     if let Some(p) = pool.upgrade() {
         p.drained.take().wake_all();
-    }
-}
-
-/// Counts a task as live until it is dropped, and as queued until it
-/// started.
-struct Live {
-    pool: Rc<PoolInner>,
-    started: bool,
-    /// The task's entry in `PoolInner::tasks`, when tracked.
-    key: Option<crate::slab::Key>,
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        let pool = &self.pool;
-        if self.started {
-            pool.stats.finished();
-        } else {
-            pool.stats.dequeued(false);
-        }
-        if let (Some(tasks), Some(key)) = (&pool.tasks, self.key) {
-            tasks.borrow_mut().remove(key);
-        }
-        pool.live.set(pool.live.get() - 1);
-        if pool.live.get() == 0 {
-            pool.drained.take().wake_all();
-        }
-    }
-}
-
-/// Waits for, then holds, a place among the pool's running tasks; the place
-/// is given back on drop (also when dropped while waiting for it).
-struct Place {
-    pool: Rc<PoolInner>,
-    ticket: Option<Rc<Ticket>>,
-    held: bool,
-}
-
-impl Place {
-    fn wait(pool: Rc<PoolInner>) -> Self {
-        Place {
-            pool,
-            ticket: None,
-            held: false,
-        }
-    }
-
-    fn release(&self) {
-        let wake = {
-            let mut gate = self.pool.gate.borrow_mut();
-            gate.running -= 1;
-            gate.grant()
-        };
-        wake.into_iter().for_each(std::task::Waker::wake);
-    }
-}
-
-impl Future for Place {
-    type Output = Place;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Place> {
-        let this = &mut *self;
-        let granted = match &this.ticket {
-            None => {
-                let mut gate = this.pool.gate.borrow_mut();
-                if gate.waiting.is_empty() && gate.has_room() {
-                    gate.running += 1;
-                    true
-                } else {
-                    let ticket = Rc::new(Ticket::default());
-                    *ticket.waker.borrow_mut() = Some(cx.waker().clone());
-                    gate.waiting.push_back(ticket.clone());
-                    this.ticket = Some(ticket);
-                    false
-                }
-            }
-            Some(ticket) if ticket.granted.get() => true,
-            Some(ticket) => {
-                *ticket.waker.borrow_mut() = Some(cx.waker().clone());
-                false
-            }
-        };
-        if !granted {
-            return Poll::Pending;
-        }
-        // The place moves to the returned value; this waiter is spent.
-        this.ticket = None;
-        Poll::Ready(Place {
-            pool: this.pool.clone(),
-            ticket: None,
-            held: true,
-        })
-    }
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        if self.held {
-            self.release();
-        } else if let Some(ticket) = &self.ticket {
-            if ticket.granted.get() {
-                // Granted while the task was being cancelled: pass it on.
-                self.release();
-            } else {
-                // Cancelled in the buffer: leave the line.
-                ticket.cancelled.set(true);
-            }
-        }
     }
 }
 

@@ -20,6 +20,7 @@ use super::handle::{stderr_reporter, PoolOwner, TaskHandle};
 use super::inbox::{inbox, InboxSender};
 use super::local::{prepare, PoolInner, TaskPool};
 use super::stats::{PoolStats, Stats};
+use super::task::{bind_thread_pool, MakeJob, PoolTask, ThreadJob, ThreadLink};
 use crate::error::TaskError;
 use crate::executor::task::{Header, Reporter, Shared};
 use crate::executor::{current, JoinHandle, LocalExecutor};
@@ -37,8 +38,9 @@ use std::time::Duration;
 type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 type InitFn<C> = Arc<dyn Fn() -> LocalBoxFuture<Result<C, String>> + Send + Sync>;
 type StopFn<C> = Arc<dyn Fn(C) -> LocalBoxFuture<()> + Send + Sync>;
-/// A job for the pool thread: gets the context and the pool.
-type ThreadJob<C> = Box<dyn FnOnce(&C, &Rc<PoolInner>) + Send>;
+/// A job for the pool thread: gets the context and the pool. Most are the
+/// boxed pool task itself (`create_task`), spawned as it is.
+type BoxJob<C> = Box<dyn ThreadJob<C>>;
 
 /// Marker for the builder of a [`BlockingThreadedTaskPool`](crate::BlockingThreadedTaskPool).
 #[derive(Debug)]
@@ -248,7 +250,7 @@ enum Lifecycle<C> {
 }
 
 struct Running<C> {
-    sender: InboxSender<ThreadJob<C>>,
+    sender: InboxSender<BoxJob<C>>,
     owner: Arc<PoolOwner>,
     shared: Arc<Shared>,
     stats: Arc<Stats>,
@@ -258,7 +260,7 @@ struct Running<C> {
 
 /// What the pool thread sends back once its context is built.
 pub(crate) struct Started<C> {
-    sender: InboxSender<ThreadJob<C>>,
+    sender: InboxSender<BoxJob<C>>,
     owner: Arc<PoolOwner>,
     shared: Arc<Shared>,
 }
@@ -432,10 +434,26 @@ impl<C: 'static> Core<C> {
         })
     }
 
-    /// Submits a job that spawns the future `make(ctx)` returns. Without
-    /// `wait_room`, a full pool gives `Err(Full)`; with it, room was already
-    /// reserved by the caller.
-    pub(crate) fn submit<T, F, Fut>(
+    /// Submits a task: `Send` futures are built into their executor task
+    /// here, on the caller's thread. Without `reserved`, a full pool gives
+    /// `Err(Full)`; with it, room was already reserved by the caller.
+    pub(crate) fn submit<F>(
+        &self,
+        future: F,
+        reserved: bool,
+    ) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.send(reserved, |header, slot| {
+            Box::new(PoolTask::new(future, header, slot, ThreadLink))
+        })
+    }
+
+    /// Submits a job that spawns the future `make(ctx)` returns, on the
+    /// pool's thread (the future need not be `Send`).
+    pub(crate) fn submit_with<T, F, Fut>(
         &self,
         make: F,
         reserved: bool,
@@ -445,6 +463,23 @@ impl<C: 'static> Core<C> {
         Fut: Future<Output = T> + 'static,
         T: Send + 'static,
     {
+        self.send(reserved, |header, slot| {
+            let unsent = Unsent(Some((header, slot)));
+            Box::new(MakeJob(move |ctx: &C, pool: &Rc<PoolInner>| {
+                let mut unsent = unsent;
+                if let Some((header, slot)) = unsent.0.take() {
+                    pool.spawn_prepared(header, slot, make(ctx), true);
+                }
+            }))
+        })
+    }
+
+    /// Counts a task in, makes its handle, and sends the job `job` builds.
+    fn send<T: Send + 'static>(
+        &self,
+        reserved: bool,
+        job: impl FnOnce(Arc<Header>, Arc<Slot<T>>) -> BoxJob<C>,
+    ) -> Result<TaskHandle<T>, TaskError> {
         let lifecycle = self.lifecycle.read();
         let Lifecycle::Running(running) = &*lifecycle else {
             return Err(self.not_running());
@@ -457,14 +492,7 @@ impl<C: 'static> Core<C> {
             JoinHandle::new(header.clone(), slot.clone()),
             running.owner.clone(),
         );
-        let unsent = Unsent(Some((header, slot)));
-        let job: ThreadJob<C> = Box::new(move |ctx: &C, pool: &Rc<PoolInner>| {
-            let mut unsent = unsent;
-            if let Some((header, slot)) = unsent.0.take() {
-                pool.spawn_prepared(header, slot, make(ctx), true);
-            }
-        });
-        if running.sender.send(job).is_err() {
+        if running.sender.send(job(header, slot)).is_err() {
             running.stats.dequeued(false);
             return Err(self.not_running());
         }
@@ -552,7 +580,9 @@ impl<C: 'static> PoolThread<C> {
             builder = builder.timeout(timeout);
         }
         let pool = builder.build();
-        let (sender, jobs) = inbox::<ThreadJob<C>>();
+        // Tasks built on callers' threads find the pool through this thread.
+        let _bound = bind_thread_pool(pool.inner());
+        let (sender, jobs) = inbox::<BoxJob<C>>();
         let shared = current::with_current(|ex| ex.shared.clone()).expect("inside block_on");
         let answer = Started {
             sender,
@@ -569,7 +599,7 @@ impl<C: 'static> PoolThread<C> {
         // cannot starve the tasks (and timers) already on the pool.
         let mut batch = 0;
         while let Some(job) = std::future::poll_fn(|cx| jobs.poll_recv(cx)).await {
-            job(&ctx, pool.inner());
+            job.run(&ctx, pool.inner());
             batch += 1;
             if batch == super::JOB_BATCH {
                 batch = 0;

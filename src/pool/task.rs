@@ -1,0 +1,318 @@
+//! The executor task behind a pool task: wait at the pool's gate for a
+//! place, run the user's future under the pool's timeout (counted from the
+//! start), deliver the outcome to the handle's slot, give the place back.
+//!
+//! A task created by a threaded pool's `create_task` is built here on the
+//! caller's thread and boxed once: that box travels through the inbox and
+//! becomes the executor's task as it is (no second box). Until it reaches
+//! the pool's thread it carries only `Send` data; it finds its pool there
+//! through [`PoolLink`] — a thread-local for a threaded pool's thread, an
+//! `Rc` for tasks made on the pool's own thread.
+//!
+//! # Ground rules
+//! - Everything here that touches the pool runs on the pool's thread, and
+//!   wakes the gate's wakers after its `RefCell` borrow ended.
+//! - A task counts in the pool's `live` (and `tasks`) from
+//!   [`PoolInner::adopt`] until it is dropped; as queued until its first
+//!   granted poll, as running after.
+
+use super::gate::Entry;
+use super::local::PoolInner;
+use crate::error::TaskError;
+use crate::executor::task::{poll_catching, report_unhandled, CancelOnDrop, Header};
+use crate::slab::Key;
+use crate::slot::Slot;
+use crate::time::Sleep;
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+/// How a pool task reaches its pool, on the pool's thread.
+pub(crate) trait PoolLink {
+    /// Runs `f` with the pool, if it is still there.
+    fn with<R>(&self, f: impl FnOnce(&Rc<PoolInner>) -> R) -> Option<R>;
+}
+
+impl PoolLink for Rc<PoolInner> {
+    fn with<R>(&self, f: impl FnOnce(&Rc<PoolInner>) -> R) -> Option<R> {
+        Some(f(self))
+    }
+}
+
+std::thread_local! {
+    /// The pool of the threaded pool whose thread this is.
+    static THREAD_POOL: RefCell<Option<Rc<PoolInner>>> = const { RefCell::new(None) };
+}
+
+/// The link of a task built on another thread for a threaded pool: the
+/// pool of the thread it runs on. `Send`, and no bigger than nothing.
+#[derive(Debug)]
+pub(crate) struct ThreadLink;
+
+impl PoolLink for ThreadLink {
+    fn with<R>(&self, f: impl FnOnce(&Rc<PoolInner>) -> R) -> Option<R> {
+        // Clone out of the cell, so `f` may wake (and re-enter) freely.
+        let pool = THREAD_POOL
+            .try_with(|p| p.try_borrow().ok().and_then(|p| p.clone()))
+            .ok()
+            .flatten()?;
+        Some(f(&pool))
+    }
+}
+
+/// Makes `pool` the one [`ThreadLink`] tasks of this thread find, until the
+/// guard is dropped.
+pub(crate) fn bind_thread_pool(pool: &Rc<PoolInner>) -> ThreadPoolGuard {
+    THREAD_POOL.with(|p| *p.borrow_mut() = Some(pool.clone()));
+    ThreadPoolGuard(())
+}
+
+/// See [`bind_thread_pool`].
+pub(crate) struct ThreadPoolGuard(());
+
+impl Drop for ThreadPoolGuard {
+    fn drop(&mut self) {
+        let pool = THREAD_POOL
+            .try_with(|p| p.borrow_mut().take())
+            .ok()
+            .flatten();
+        drop(pool); // after the borrow ended
+    }
+}
+
+/// A job for a threaded pool's thread: given the pool's context and pool.
+pub(crate) trait ThreadJob<C>: Send {
+    fn run(self: Box<Self>, ctx: &C, pool: &Rc<PoolInner>);
+}
+
+/// A job that builds its task on the pool's thread (`create_task_with`).
+pub(crate) struct MakeJob<M>(pub(crate) M);
+
+impl<C, M> ThreadJob<C> for MakeJob<M>
+where
+    M: FnOnce(&C, &Rc<PoolInner>) + Send,
+{
+    fn run(self: Box<Self>, ctx: &C, pool: &Rc<PoolInner>) {
+        (self.0)(ctx, pool)
+    }
+}
+
+/// Where a pool task is in its life.
+enum Stage {
+    /// Built on another thread, not yet counted by the pool.
+    Sent,
+    /// Counted by the pool (live, queued); not polled yet.
+    Adopted,
+    /// In line at the gate.
+    Waiting(Key),
+    /// Holding a place, under the deadline if the pool has a timeout.
+    Running(Option<Sleep>),
+    /// Its outcome delivered and its place given back.
+    Finished,
+}
+
+/// The pool's bookkeeping of one task; its `Drop` counts the task out.
+struct Tracker<L: PoolLink> {
+    stage: Stage,
+    /// The task's entry in the pool's `tasks` (daemon pools only).
+    tracked: Option<Key>,
+    link: L,
+}
+
+impl<L: PoolLink> Tracker<L> {
+    /// Waits for a place; once there, starts the deadline.
+    fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let entry = match self.stage {
+            Stage::Running(_) => return Poll::Ready(()),
+            Stage::Adopted => self.link.with(|p| p.gate.borrow_mut().enter(cx.waker())),
+            Stage::Waiting(key) => self
+                .link
+                .with(|p| p.gate.borrow_mut().poll_ticket(key, cx.waker())),
+            // Not adopted (cannot happen: the pool adopts before spawning)
+            // or finished: never go on.
+            Stage::Sent | Stage::Finished => return Poll::Pending,
+        };
+        match entry {
+            Some(Entry::Granted) => {
+                let deadline = self
+                    .link
+                    .with(|p| {
+                        p.stats.dequeued(true);
+                        p.timeout.map(|t| Sleep::after(p.driver.clone(), t))
+                    })
+                    .flatten();
+                self.stage = Stage::Running(deadline);
+                Poll::Ready(())
+            }
+            Some(Entry::Wait(key)) => {
+                self.stage = Stage::Waiting(key);
+                Poll::Pending
+            }
+            None => Poll::Pending, // the pool is gone: the executor drops us
+        }
+    }
+
+    /// `true` once the running task's deadline passed.
+    fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
+        match &mut self.stage {
+            Stage::Running(Some(deadline)) => Pin::new(deadline).poll(cx).is_ready(),
+            _ => false,
+        }
+    }
+
+    /// The task ended: its place goes to the next in line.
+    fn finish(&mut self) {
+        if let Stage::Running(_) = std::mem::replace(&mut self.stage, Stage::Finished) {
+            release(&self.link);
+        }
+    }
+}
+
+fn release<L: PoolLink>(link: &L) {
+    if let Some(wake) = link.with(|p| p.gate.borrow_mut().release()) {
+        wake.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl<L: PoolLink> Drop for Tracker<L> {
+    fn drop(&mut self) {
+        let started = match std::mem::replace(&mut self.stage, Stage::Finished) {
+            Stage::Sent => return, // never counted
+            Stage::Adopted => false,
+            Stage::Waiting(key) => {
+                if let Some(wake) = self.link.with(|p| p.gate.borrow_mut().leave(key)) {
+                    wake.into_iter().for_each(Waker::wake);
+                }
+                false
+            }
+            Stage::Running(_) => {
+                release(&self.link);
+                true
+            }
+            Stage::Finished => true,
+        };
+        let tracked = self.tracked;
+        self.link.with(|p| p.count_out(started, tracked));
+    }
+}
+
+/// See the module docs. A named future, not an `async` block, so the user's
+/// future is stored once.
+///
+/// # Pinning
+/// `future` is structurally pinned: reached only through
+/// `Pin<&mut Option<F>>`, ended in place with `Pin::set(None)`, never moved.
+/// Nothing else is pinned; there is no `Drop` impl (fields drop in order:
+/// the user's future, then the pool's bookkeeping, then the guard that
+/// completes the slot); `PoolTask` is `Unpin` only when `F` is.
+pub(crate) struct PoolTask<F: Future, L: PoolLink> {
+    future: Option<F>,
+    /// The task's header until it is spawned on the pool's executor.
+    header: Option<Arc<Header>>,
+    tracker: Tracker<L>,
+    /// Declared last: dropped after `future`.
+    guard: CancelOnDrop<F::Output>,
+}
+
+impl<F: Future, L: PoolLink> PoolTask<F, L> {
+    /// A task not yet counted by its pool (see [`PoolInner::adopt`]).
+    pub(crate) fn new(future: F, header: Arc<Header>, slot: Arc<Slot<F::Output>>, link: L) -> Self {
+        PoolTask {
+            future: Some(future),
+            header: Some(header),
+            tracker: Tracker {
+                stage: Stage::Sent,
+                tracked: None,
+                link,
+            },
+            guard: CancelOnDrop::new(slot),
+        }
+    }
+
+    /// The header to spawn the task with (once).
+    pub(crate) fn take_header(&mut self) -> Option<Arc<Header>> {
+        self.header.take()
+    }
+
+    /// The pool counted the task in (`tracked`: its entry in `tasks`).
+    pub(crate) fn adopted(&mut self, tracked: Option<Key>) {
+        self.tracker.stage = Stage::Adopted;
+        self.tracker.tracked = tracked;
+    }
+
+    /// The pool refused the task (its executor is gone).
+    pub(crate) fn refuse(self, error: TaskError) {
+        self.guard.complete(Err(error));
+    }
+
+    /// Delivers `outcome` to the slot; a failure nobody will read goes to
+    /// the pool's `on_unhandled` hook.
+    fn deliver(&mut self, outcome: Result<F::Output, TaskError>) {
+        if let Some(Err(error)) = self.guard.deliver(outcome) {
+            self.tracker
+                .link
+                .with(|p| report_unhandled(Some(&p.owner.report), error));
+        }
+    }
+}
+
+impl<F: Future, L: PoolLink> Future for PoolTask<F, L> {
+    type Output = ();
+
+    #[allow(unsafe_code)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `future` is structurally pinned and nothing else is (see
+        // the type's docs); it is never moved out, only polled in place and
+        // ended with `Pin::set`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above — a projection to the pinned field.
+        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
+        if future.is_none() {
+            return Poll::Ready(()); // already delivered
+        }
+        if this.tracker.poll_start(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let Some(inner) = future.as_mut().as_pin_mut() else {
+            return Poll::Ready(());
+        };
+        let outcome = match poll_catching(inner, cx) {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending if this.tracker.timed_out(cx) => Err(TaskError::TimedOut),
+            Poll::Pending => return Poll::Pending,
+        };
+        // End the user's future here, on the pool's thread, before its
+        // handle can see the outcome.
+        future.set(None);
+        this.tracker.finish();
+        this.deliver(outcome);
+        Poll::Ready(())
+    }
+}
+
+impl<F, C> ThreadJob<C> for PoolTask<F, ThreadLink>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn run(self: Box<Self>, _ctx: &C, pool: &Rc<PoolInner>) {
+        pool.spawn_task(self);
+    }
+}
+
+impl<F: Future, L: PoolLink> fmt::Debug for PoolTask<F, L> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stage = match self.tracker.stage {
+            Stage::Sent => "sent",
+            Stage::Adopted => "adopted",
+            Stage::Waiting(_) => "waiting",
+            Stage::Running(_) => "running",
+            Stage::Finished => "finished",
+        };
+        f.debug_struct("PoolTask").field("stage", &stage).finish()
+    }
+}
