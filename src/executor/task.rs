@@ -1,19 +1,22 @@
-//! A spawned task: its shared header (which is also its waker), the
-//! executor-local record holding the future, and the future wrapper that
-//! delivers the output to the task's completion slot.
+//! A spawned task: its header (state bits and table entry, reached by its
+//! wakers), the executor-local record holding the future, and the future
+//! wrapper that delivers the output to the task's completion slot.
 //!
 //! # Ground rules
-//! - `Header` is shared (`Arc`) by the executor, every waker of the task and
-//!   its `JoinHandle`; it holds only atomics and immutable data.
-//! - The future itself never leaves the executor's thread: it lives in the
-//!   executor's task table (`TaskRun`), so `!Send` futures are fine.
-//! - The output goes through a [`Slot`]. Whatever ends the future — output,
-//!   panic, cancel, executor dropped — completes the slot exactly once.
+//! - `Header` is shared by the executor, every waker of the task and its
+//!   handle (alone in an `Arc`, or inside a [`TaskCell`](super::cell::TaskCell));
+//!   it holds only atomics and immutable data.
+//! - Once spawned, the future never leaves the executor's thread: it lives
+//!   in the executor's task table (`TaskRun`), so `!Send` futures are fine.
+//!   (A pool task's `Send` future may be built elsewhere and moved in.)
+//! - The output goes through a [`Slot`](crate::slot::Slot). Whatever ends
+//!   the future — output, panic, cancel, executor dropped — completes the
+//!   slot exactly once.
 
+use super::cell::{Delivery, Split, TaskShared};
 use super::state::{CANCELLED, DONE, SCHEDULED};
 use crate::error::TaskError;
 use crate::slab::Key;
-use crate::slot::Slot;
 use crate::sync::Mutex;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -160,13 +163,17 @@ impl Wake for Header {
     }
 }
 
+/// A spawned task as its executor holds it: a future that delivers its own
+/// outcome, and the way to its header and waker. The executor's table
+/// keeps only the box (`TaskRun`); the waker is made for each poll.
+pub(crate) trait Task: Future<Output = ()> {
+    fn header(&self) -> &Header;
+    fn waker(&self) -> Waker;
+}
+
 /// The executor-local record of a task, taken out of the task table while
 /// it is polled.
-pub(crate) struct TaskRun {
-    pub(crate) future: Pin<Box<dyn Future<Output = ()>>>,
-    pub(crate) header: Arc<Header>,
-    pub(crate) waker: Waker,
-}
+pub(crate) type TaskRun = Pin<Box<dyn Task>>;
 
 /// Receives the failures of tasks whose handle is gone (a pool's
 /// `on_unhandled` hook).
@@ -187,7 +194,7 @@ pub(crate) fn report_unhandled(report: Option<&Reporter>, error: TaskError) {
 /// failure that lands after the handle was dropped goes to `report`.
 pub(crate) fn deliver_to<F, T, M>(
     future: F,
-    slot: Arc<Slot<T>>,
+    shared: Split<T>,
     map: M,
     report: Option<Reporter>,
 ) -> DeliverTo<F, T, M>
@@ -199,7 +206,7 @@ where
         future: Some(future),
         map: Some(map),
         report,
-        guard: CancelOnDrop::new(slot),
+        delivery: Delivery::new(shared),
     }
 }
 
@@ -214,14 +221,28 @@ where
 /// `future` is structurally pinned: it is only reached through
 /// `Pin<&mut Option<F>>` and ended in place with `Pin::set(None)`, never
 /// moved. The other fields are never pinned. There is no `Drop` impl (the
-/// fields drop in order: the user's future first, then the guard that
+/// fields drop in order: the user's future first, then the delivery that
 /// completes the slot), and `DeliverTo` is `Unpin` only when `F` is.
 pub(crate) struct DeliverTo<F, T, M> {
     future: Option<F>,
     map: Option<M>,
     report: Option<Reporter>,
     /// Declared last: dropped after `future`.
-    guard: CancelOnDrop<T>,
+    delivery: Delivery<Split<T>>,
+}
+
+impl<F, T, M> Task for DeliverTo<F, T, M>
+where
+    F: Future,
+    M: FnOnce(F::Output) -> Result<T, TaskError>,
+{
+    fn header(&self) -> &Header {
+        &self.delivery.shared.header
+    }
+
+    fn waker(&self) -> Waker {
+        self.delivery.shared.waker()
+    }
 }
 
 impl<F, T, M> Future for DeliverTo<F, T, M>
@@ -251,51 +272,10 @@ where
         future.set(None);
         let map = this.map.take().expect("mapped once");
         let outcome = outcome.and_then(map);
-        if let Some(Err(error)) = this.guard.deliver(outcome) {
+        if let Some(Err(error)) = this.delivery.deliver(outcome) {
             report_unhandled(this.report.as_ref(), error);
         }
         Poll::Ready(())
-    }
-}
-
-/// Completes the slot with `Cancelled` if the task is dropped before it
-/// delivered its output.
-pub(crate) struct CancelOnDrop<T>(Option<Arc<Slot<T>>>);
-
-impl<T> CancelOnDrop<T> {
-    pub(crate) fn new(slot: Arc<Slot<T>>) -> Self {
-        CancelOnDrop(Some(slot))
-    }
-
-    /// Delivers `outcome` (once). Returns it back when nobody will read it:
-    /// the handle was dropped, or the slot was completed elsewhere first.
-    pub(crate) fn deliver(
-        &mut self,
-        outcome: Result<T, TaskError>,
-    ) -> Option<Result<T, TaskError>> {
-        let slot = self.0.take()?;
-        // With every handle gone nobody can read the outcome: hand it back
-        // here and skip the lock.
-        if Arc::strong_count(&slot) > 1 {
-            slot.complete(outcome).err()
-        } else {
-            Some(outcome)
-        }
-    }
-
-    /// Completes the slot with `outcome` instead of `Cancelled`.
-    pub(crate) fn complete(mut self, outcome: Result<T, TaskError>) {
-        if let Some(slot) = self.0.take() {
-            let _ = slot.complete(outcome);
-        }
-    }
-}
-
-impl<T> Drop for CancelOnDrop<T> {
-    fn drop(&mut self) {
-        if let Some(slot) = self.0.take() {
-            let _ = slot.complete(Err(TaskError::Cancelled));
-        }
     }
 }
 

@@ -20,10 +20,11 @@ use super::inbox::{inbox, Inbox, InboxSender};
 use super::stats::{PoolStats, Stats};
 use super::task::{PoolLink, PoolTask};
 use crate::error::TaskError;
-use crate::executor::task::{Header, Reporter, Shared};
+use crate::executor::cell::{Split, TaskCell, TaskRef, TaskShared};
+use crate::executor::task::{Reporter, Shared};
 use crate::executor::{current, Inner, JoinHandle};
 use crate::slab::Key;
-use crate::slot::{Slot, Waiters};
+use crate::slot::Waiters;
 use parking_lot::RwLock;
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -180,9 +181,9 @@ pub(crate) struct PoolInner {
     pub(super) gate: RefCell<Gate>,
     /// Tasks created and not yet dropped.
     live: Cell<usize>,
-    /// Their headers, to cancel them all (a daemon pool's stop); `None`
-    /// unless asked for, to keep pending tasks small.
-    tasks: Option<RefCell<crate::slab::Slab<Arc<Header>>>>,
+    /// Their keys in the executor's table, to cancel them all (a daemon
+    /// pool's stop); `None` unless asked for, to keep pending tasks small.
+    tasks: Option<RefCell<crate::slab::Slab<Key>>>,
     /// Waiters for `live == 0` (`stop`).
     drained: RefCell<Waiters>,
     stopped: Cell<bool>,
@@ -246,16 +247,16 @@ impl TaskPool {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (header, slot) = prepare(&self.inner.shared);
+        let shared = Split::new(self.inner.shared.clone());
         let handle = TaskHandle::new(
-            JoinHandle::new(header.clone(), slot.clone()),
+            JoinHandle::new(TaskRef::Split(shared.clone())),
             self.inner.owner.clone(),
         );
         if self.inner.stopped.get() {
-            let _ = slot.complete(Err(self.inner.not_running()));
+            let _ = shared.slot.complete(Err(self.inner.not_running()));
             return handle;
         }
-        self.inner.spawn_prepared(header, slot, future, false);
+        self.inner.spawn_future(shared, future, false);
         handle
     }
 
@@ -338,13 +339,15 @@ impl TaskPool {
             debug_assert!(false, "cancel_all needs a pool built with track_tasks");
             return;
         };
-        let headers: Vec<Arc<Header>> = {
+        let keys: Vec<Key> = {
             let tasks = tasks.borrow();
             (0..tasks.capacity_hint())
-                .filter_map(|i| tasks.get_index(i).cloned())
+                .filter_map(|i| tasks.get_index(i).copied())
                 .collect()
         };
-        headers.iter().for_each(|h| h.cancel());
+        if let Some(executor) = self.inner.executor.upgrade() {
+            keys.into_iter().for_each(|key| executor.cancel_task(key));
+        }
     }
 
     pub(crate) fn owner(&self) -> Arc<PoolOwner> {
@@ -363,44 +366,39 @@ impl PoolInner {
     ///
     /// `queued`: the caller already counted the task as queued (the
     /// threaded fronts do, at submission, to enforce their capacity).
-    pub(crate) fn spawn_prepared<F>(
-        self: &Rc<Self>,
-        header: Arc<Header>,
-        slot: Arc<Slot<F::Output>>,
-        future: F,
-        queued: bool,
-    ) where
+    pub(crate) fn spawn_future<F, S>(self: &Rc<Self>, shared: S, future: F, queued: bool)
+    where
         F: Future + 'static,
-        F::Output: 'static,
+        S: TaskShared<Output = F::Output> + 'static,
     {
         if !queued {
             self.stats.queued();
         }
-        self.spawn_task(Box::new(PoolTask::new(future, header, slot, self.clone())));
+        self.spawn_task(Box::new(PoolTask::new(future, shared, self.clone())));
     }
 
     /// Counts in a task (queued already) and spawns it on the executor, in
     /// the box it came in.
-    pub(crate) fn spawn_task<F, L>(self: &Rc<Self>, mut task: Box<PoolTask<F, L>>)
+    pub(crate) fn spawn_task<F, L, S>(self: &Rc<Self>, mut task: Box<PoolTask<F, L, S>>)
     where
         F: Future + 'static,
         L: PoolLink + 'static,
+        S: TaskShared<Output = F::Output> + 'static,
     {
-        let Some(header) = task.take_header() else {
-            return;
-        };
         let Some(executor) = self.executor.upgrade() else {
             self.stats.dequeued(false);
             task.refuse(self.not_running());
             return;
         };
         self.live.set(self.live.get() + 1);
+        let key = executor.vacant_key();
         let tracked = self
             .tasks
             .as_ref()
-            .map(|tasks| tasks.borrow_mut().insert(header.clone()));
+            .map(|tasks| tasks.borrow_mut().insert(key));
         task.adopted(tracked);
-        executor.spawn_boxed(header, Box::into_pin(task));
+        let spawned = executor.spawn_boxed(Box::into_pin(task));
+        debug_assert_eq!(spawned, key);
     }
 
     /// A task counted in by [`spawn_task`](Self::spawn_task) is gone:
@@ -412,8 +410,7 @@ impl PoolInner {
             self.stats.dequeued(false);
         }
         if let (Some(tasks), Some(key)) = (&self.tasks, tracked) {
-            let header = tasks.borrow_mut().remove(key);
-            drop(header);
+            tasks.borrow_mut().remove(key);
         }
         self.live.set(self.live.get() - 1);
         if self.live.get() == 0 {
@@ -439,11 +436,6 @@ impl Drop for TaskPool {
         *self.inner.open.write() = false;
         self.inner.sender.nudge();
     }
-}
-
-/// Makes the header and slot of a task before it exists.
-pub(crate) fn prepare<T>(shared: &Arc<Shared>) -> (Arc<Header>, Arc<Slot<T>>) {
-    (Arc::new(Header::new(shared.clone())), Arc::new(Slot::new()))
 }
 
 /// Runs spawners' jobs as they arrive, while the pool lives and is open.
@@ -519,13 +511,12 @@ impl TaskPoolSpawner {
                 pool: self.owner.name.clone(),
             });
         }
-        let (header, slot) = prepare(&self.shared);
+        let cell = TaskCell::new(self.shared.clone());
         let handle = TaskHandle::new(
-            JoinHandle::new(header.clone(), slot.clone()),
+            JoinHandle::new(TaskRef::Cell(cell.clone())),
             self.owner.clone(),
         );
-        let job: Job =
-            Box::new(move |pool: &Rc<PoolInner>| pool.spawn_prepared(header, slot, make(), false));
+        let job: Job = Box::new(move |pool: &Rc<PoolInner>| pool.spawn_future(cell, make(), false));
         self.sender.send(job).map_err(|_| TaskError::NotRunning {
             pool: self.owner.name.clone(),
         })?;

@@ -19,9 +19,9 @@
 use super::gate::Entry;
 use super::local::PoolInner;
 use crate::error::TaskError;
-use crate::executor::task::{poll_catching, report_unhandled, CancelOnDrop, Header};
+use crate::executor::cell::{Delivery, TaskCell, TaskShared};
+use crate::executor::task::{poll_catching, report_unhandled, Header, Task};
 use crate::slab::Key;
-use crate::slot::Slot;
 use crate::time::Sleep;
 use std::cell::RefCell;
 use std::fmt;
@@ -207,35 +207,37 @@ impl<L: PoolLink> Drop for Tracker<L> {
 /// `future` is structurally pinned: reached only through
 /// `Pin<&mut Option<F>>`, ended in place with `Pin::set(None)`, never moved.
 /// Nothing else is pinned; there is no `Drop` impl (fields drop in order:
-/// the user's future, then the pool's bookkeeping, then the guard that
+/// the user's future, then the pool's bookkeeping, then the delivery that
 /// completes the slot); `PoolTask` is `Unpin` only when `F` is.
-pub(crate) struct PoolTask<F: Future, L: PoolLink> {
+pub(crate) struct PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
     future: Option<F>,
-    /// The task's header until it is spawned on the pool's executor.
-    header: Option<Arc<Header>>,
     tracker: Tracker<L>,
     /// Declared last: dropped after `future`.
-    guard: CancelOnDrop<F::Output>,
+    delivery: Delivery<S>,
 }
 
-impl<F: Future, L: PoolLink> PoolTask<F, L> {
-    /// A task not yet counted by its pool (see [`PoolInner::adopt`]).
-    pub(crate) fn new(future: F, header: Arc<Header>, slot: Arc<Slot<F::Output>>, link: L) -> Self {
+impl<F, L, S> PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
+    /// A task not yet counted by its pool (see [`PoolInner::spawn_task`]).
+    pub(crate) fn new(future: F, shared: S, link: L) -> Self {
         PoolTask {
             future: Some(future),
-            header: Some(header),
             tracker: Tracker {
                 stage: Stage::Sent,
                 tracked: None,
                 link,
             },
-            guard: CancelOnDrop::new(slot),
+            delivery: Delivery::new(shared),
         }
-    }
-
-    /// The header to spawn the task with (once).
-    pub(crate) fn take_header(&mut self) -> Option<Arc<Header>> {
-        self.header.take()
     }
 
     /// The pool counted the task in (`tracked`: its entry in `tasks`).
@@ -245,14 +247,14 @@ impl<F: Future, L: PoolLink> PoolTask<F, L> {
     }
 
     /// The pool refused the task (its executor is gone).
-    pub(crate) fn refuse(self, error: TaskError) {
-        self.guard.complete(Err(error));
+    pub(crate) fn refuse(mut self, error: TaskError) {
+        let _ = self.delivery.deliver(Err(error));
     }
 
     /// Delivers `outcome` to the slot; a failure nobody will read goes to
     /// the pool's `on_unhandled` hook.
     fn deliver(&mut self, outcome: Result<F::Output, TaskError>) {
-        if let Some(Err(error)) = self.guard.deliver(outcome) {
+        if let Some(Err(error)) = self.delivery.deliver(outcome) {
             self.tracker
                 .link
                 .with(|p| report_unhandled(Some(&p.owner.report), error));
@@ -260,7 +262,12 @@ impl<F: Future, L: PoolLink> PoolTask<F, L> {
     }
 }
 
-impl<F: Future, L: PoolLink> Future for PoolTask<F, L> {
+impl<F, L, S> Future for PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
     type Output = ();
 
     #[allow(unsafe_code)]
@@ -294,7 +301,22 @@ impl<F: Future, L: PoolLink> Future for PoolTask<F, L> {
     }
 }
 
-impl<F, C> ThreadJob<C> for PoolTask<F, ThreadLink>
+impl<F, L, S> Task for PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
+    fn header(&self) -> &Header {
+        self.delivery.shared.header()
+    }
+
+    fn waker(&self) -> Waker {
+        self.delivery.shared.waker()
+    }
+}
+
+impl<F, C> ThreadJob<C> for PoolTask<F, ThreadLink, Arc<TaskCell<F::Output>>>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -304,7 +326,12 @@ where
     }
 }
 
-impl<F: Future, L: PoolLink> fmt::Debug for PoolTask<F, L> {
+impl<F, L, S> fmt::Debug for PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let stage = match self.tracker.stage {
             Stage::Sent => "sent",

@@ -18,11 +18,12 @@
 
 use super::handle::{stderr_reporter, PoolOwner, TaskHandle};
 use super::inbox::{inbox, InboxSender};
-use super::local::{prepare, PoolInner, TaskPool};
+use super::local::{PoolInner, TaskPool};
 use super::stats::{PoolStats, Stats};
 use super::task::{bind_thread_pool, MakeJob, PoolTask, ThreadJob, ThreadLink};
 use crate::error::TaskError;
-use crate::executor::task::{Header, Reporter, Shared};
+use crate::executor::cell::{TaskCell, TaskRef};
+use crate::executor::task::{Reporter, Shared};
 use crate::executor::{current, JoinHandle, LocalExecutor};
 use crate::slot::Slot;
 use parking_lot::RwLock;
@@ -446,8 +447,8 @@ impl<C: 'static> Core<C> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.send(reserved, |header, slot| {
-            Box::new(PoolTask::new(future, header, slot, ThreadLink))
+        self.send(reserved, |cell| {
+            Box::new(PoolTask::new(future, cell, ThreadLink))
         })
     }
 
@@ -463,12 +464,12 @@ impl<C: 'static> Core<C> {
         Fut: Future<Output = T> + 'static,
         T: Send + 'static,
     {
-        self.send(reserved, |header, slot| {
-            let unsent = Unsent(Some((header, slot)));
+        self.send(reserved, |cell| {
+            let unsent = Unsent(Some(cell));
             Box::new(MakeJob(move |ctx: &C, pool: &Rc<PoolInner>| {
                 let mut unsent = unsent;
-                if let Some((header, slot)) = unsent.0.take() {
-                    pool.spawn_prepared(header, slot, make(ctx), true);
+                if let Some(cell) = unsent.0.take() {
+                    pool.spawn_future(cell, make(ctx), true);
                 }
             }))
         })
@@ -478,7 +479,7 @@ impl<C: 'static> Core<C> {
     fn send<T: Send + 'static>(
         &self,
         reserved: bool,
-        job: impl FnOnce(Arc<Header>, Arc<Slot<T>>) -> BoxJob<C>,
+        job: impl FnOnce(Arc<TaskCell<T>>) -> BoxJob<C>,
     ) -> Result<TaskHandle<T>, TaskError> {
         let lifecycle = self.lifecycle.read();
         let Lifecycle::Running(running) = &*lifecycle else {
@@ -487,12 +488,12 @@ impl<C: 'static> Core<C> {
         if !reserved && !running.stats.try_queue() {
             return Err(TaskError::Full);
         }
-        let (header, slot) = prepare(&running.shared);
+        let cell = TaskCell::new(running.shared.clone());
         let handle = TaskHandle::new(
-            JoinHandle::new(header.clone(), slot.clone()),
+            JoinHandle::new(TaskRef::Cell(cell.clone())),
             running.owner.clone(),
         );
-        if running.sender.send(job(header, slot)).is_err() {
+        if running.sender.send(job(cell)).is_err() {
             running.stats.dequeued(false);
             return Err(self.not_running());
         }
@@ -518,12 +519,12 @@ impl<C: 'static> Core<C> {
 
 /// A task's handle parts whose job never ran (the pool thread is gone):
 /// resolves the handle with `Cancelled` instead of leaving it hanging.
-struct Unsent<T>(Option<(Arc<Header>, Arc<Slot<T>>)>);
+struct Unsent<T>(Option<Arc<TaskCell<T>>>);
 
 impl<T> Drop for Unsent<T> {
     fn drop(&mut self) {
-        if let Some((_, slot)) = self.0.take() {
-            let _ = slot.complete(Err(TaskError::Cancelled));
+        if let Some(cell) = self.0.take() {
+            let _ = cell.slot.complete(Err(TaskError::Cancelled));
         }
     }
 }
