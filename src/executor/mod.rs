@@ -361,12 +361,6 @@ impl Inner {
         self.spawn_boxed(Box::pin(task::deliver_to(future, shared, map, report)));
     }
 
-    /// The key the next spawned task gets.
-    #[cfg(feature = "std")]
-    pub(crate) fn vacant_key(&self) -> Key {
-        self.tasks.borrow().vacant_key()
-    }
-
     /// Spawns a task boxed already (possibly built on another thread, see
     /// [`Header`]): it delivers its own outcome. Returns its key.
     pub(crate) fn spawn_boxed(&self, task: TaskRun) -> Key {

@@ -183,7 +183,7 @@ pub(crate) struct PoolInner {
     live: Cell<usize>,
     /// Their keys in the executor's table, to cancel them all (a daemon
     /// pool's stop); `None` unless asked for, to keep pending tasks small.
-    tasks: Option<RefCell<crate::slab::Slab<Key>>>,
+    tasks: Option<RefCell<std::collections::HashSet<Key>>>,
     /// Waiters for `live == 0` (`stop`).
     drained: RefCell<Waiters>,
     stopped: Cell<bool>,
@@ -227,7 +227,7 @@ impl TaskPool {
                 live: Cell::new(0),
                 tasks: config
                     .track_tasks
-                    .then(|| RefCell::new(crate::slab::Slab::new())),
+                    .then(|| RefCell::new(std::collections::HashSet::new())),
                 drained: RefCell::new(Waiters::None),
                 stopped: Cell::new(false),
                 open: Arc::new(RwLock::new(true)),
@@ -339,12 +339,7 @@ impl TaskPool {
             debug_assert!(false, "cancel_all needs a pool built with track_tasks");
             return;
         };
-        let keys: Vec<Key> = {
-            let tasks = tasks.borrow();
-            (0..tasks.capacity_hint())
-                .filter_map(|i| tasks.get_index(i).copied())
-                .collect()
-        };
+        let keys: Vec<Key> = tasks.borrow().iter().copied().collect();
         if let Some(executor) = self.inner.executor.upgrade() {
             keys.into_iter().for_each(|key| executor.cancel_task(key));
         }
@@ -391,26 +386,23 @@ impl PoolInner {
             return;
         };
         self.live.set(self.live.get() + 1);
-        let key = executor.vacant_key();
-        let tracked = self
-            .tasks
-            .as_ref()
-            .map(|tasks| tasks.borrow_mut().insert(key));
-        task.adopted(tracked);
-        let spawned = executor.spawn_boxed(Box::into_pin(task));
-        debug_assert_eq!(spawned, key);
+        task.adopted();
+        let key = executor.spawn_boxed(Box::into_pin(task));
+        if let Some(tasks) = &self.tasks {
+            tasks.borrow_mut().insert(key);
+        }
     }
 
     /// A task counted in by [`spawn_task`](Self::spawn_task) is gone:
     /// started (`true`: it finished) or not (it left the queue).
-    pub(super) fn count_out(&self, started: bool, tracked: Option<Key>) {
+    pub(super) fn count_out(&self, started: bool, key: Key) {
         if started {
             self.stats.finished();
         } else {
             self.stats.dequeued(false);
         }
-        if let (Some(tasks), Some(key)) = (&self.tasks, tracked) {
-            tasks.borrow_mut().remove(key);
+        if let Some(tasks) = &self.tasks {
+            tasks.borrow_mut().remove(&key);
         }
         self.live.set(self.live.get() - 1);
         if self.live.get() == 0 {

@@ -109,21 +109,23 @@ enum Stage {
     Adopted,
     /// In line at the gate.
     Waiting(Key),
-    /// Holding a place, under the deadline if the pool has a timeout.
-    Running(Option<Sleep>),
+    /// Holding a place, under the deadline if the pool has a timeout
+    /// (boxed: most pools have none, and a pending task stays small).
+    Running(Option<Box<Sleep>>),
     /// Its outcome delivered and its place given back.
     Finished,
 }
 
-/// The pool's bookkeeping of one task; its `Drop` counts the task out.
-struct Tracker<L: PoolLink> {
+/// The pool's bookkeeping of one task and the delivery of its outcome. Its
+/// `Drop` counts the task out of the pool, then (the `delivery` field)
+/// completes the slot with `Cancelled` if nothing was delivered.
+struct Tracker<L: PoolLink, S: TaskShared> {
     stage: Stage,
-    /// The task's entry in the pool's `tasks` (daemon pools only).
-    tracked: Option<Key>,
     link: L,
+    delivery: Delivery<S>,
 }
 
-impl<L: PoolLink> Tracker<L> {
+impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
     /// Waits for a place; once there, starts the deadline.
     fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let entry = match self.stage {
@@ -142,7 +144,8 @@ impl<L: PoolLink> Tracker<L> {
                     .link
                     .with(|p| {
                         p.stats.dequeued(true);
-                        p.timeout.map(|t| Sleep::after(p.driver.clone(), t))
+                        p.timeout
+                            .map(|t| Box::new(Sleep::after(p.driver.clone(), t)))
                     })
                     .flatten();
                 self.stage = Stage::Running(deadline);
@@ -159,15 +162,21 @@ impl<L: PoolLink> Tracker<L> {
     /// `true` once the running task's deadline passed.
     fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
         match &mut self.stage {
-            Stage::Running(Some(deadline)) => Pin::new(deadline).poll(cx).is_ready(),
+            Stage::Running(Some(deadline)) => Pin::new(&mut **deadline).poll(cx).is_ready(),
             _ => false,
         }
     }
 
-    /// The task ended: its place goes to the next in line.
-    fn finish(&mut self) {
+    /// The task ended with `outcome`: its place goes to the next in line,
+    /// then the outcome to the handle (a failure nobody will read to the
+    /// pool's `on_unhandled` hook).
+    fn finish(&mut self, outcome: Result<S::Output, TaskError>) {
         if let Stage::Running(_) = std::mem::replace(&mut self.stage, Stage::Finished) {
             release(&self.link);
+        }
+        if let Some(Err(error)) = self.delivery.deliver(outcome) {
+            self.link
+                .with(|p| report_unhandled(Some(&p.owner.report), error));
         }
     }
 }
@@ -178,7 +187,7 @@ fn release<L: PoolLink>(link: &L) {
     }
 }
 
-impl<L: PoolLink> Drop for Tracker<L> {
+impl<L: PoolLink, S: TaskShared> Drop for Tracker<L, S> {
     fn drop(&mut self) {
         let started = match std::mem::replace(&mut self.stage, Stage::Finished) {
             Stage::Sent => return, // never counted
@@ -195,8 +204,8 @@ impl<L: PoolLink> Drop for Tracker<L> {
             }
             Stage::Finished => true,
         };
-        let tracked = self.tracked;
-        self.link.with(|p| p.count_out(started, tracked));
+        let key = self.delivery.shared.header().key();
+        self.link.with(|p| p.count_out(started, key));
     }
 }
 
@@ -216,9 +225,8 @@ where
     S: TaskShared<Output = F::Output>,
 {
     future: Option<F>,
-    tracker: Tracker<L>,
     /// Declared last: dropped after `future`.
-    delivery: Delivery<S>,
+    tracker: Tracker<L, S>,
 }
 
 impl<F, L, S> PoolTask<F, L, S>
@@ -233,32 +241,20 @@ where
             future: Some(future),
             tracker: Tracker {
                 stage: Stage::Sent,
-                tracked: None,
                 link,
+                delivery: Delivery::new(shared),
             },
-            delivery: Delivery::new(shared),
         }
     }
 
-    /// The pool counted the task in (`tracked`: its entry in `tasks`).
-    pub(crate) fn adopted(&mut self, tracked: Option<Key>) {
+    /// The pool counted the task in.
+    pub(crate) fn adopted(&mut self) {
         self.tracker.stage = Stage::Adopted;
-        self.tracker.tracked = tracked;
     }
 
     /// The pool refused the task (its executor is gone).
     pub(crate) fn refuse(mut self, error: TaskError) {
-        let _ = self.delivery.deliver(Err(error));
-    }
-
-    /// Delivers `outcome` to the slot; a failure nobody will read goes to
-    /// the pool's `on_unhandled` hook.
-    fn deliver(&mut self, outcome: Result<F::Output, TaskError>) {
-        if let Some(Err(error)) = self.delivery.deliver(outcome) {
-            self.tracker
-                .link
-                .with(|p| report_unhandled(Some(&p.owner.report), error));
-        }
+        let _ = self.tracker.delivery.deliver(Err(error));
     }
 }
 
@@ -295,8 +291,7 @@ where
         // End the user's future here, on the pool's thread, before its
         // handle can see the outcome.
         future.set(None);
-        this.tracker.finish();
-        this.deliver(outcome);
+        this.tracker.finish(outcome);
         Poll::Ready(())
     }
 }
@@ -308,11 +303,11 @@ where
     S: TaskShared<Output = F::Output>,
 {
     fn header(&self) -> &Header {
-        self.delivery.shared.header()
+        self.tracker.delivery.shared.header()
     }
 
     fn waker(&self) -> Waker {
-        self.delivery.shared.waker()
+        self.tracker.delivery.shared.waker()
     }
 }
 
