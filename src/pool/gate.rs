@@ -102,6 +102,9 @@ impl Gate {
     /// that got a place.
     pub(crate) fn release(&mut self) -> Vec<Waker> {
         self.running -= 1;
+        if self.waiting.is_empty() {
+            return Vec::new();
+        }
         self.grant()
     }
 

@@ -91,7 +91,8 @@ impl Stats {
         } else {
             self.completed.fetch_add(1, Ordering::Relaxed);
         }
-        if self.room_wanted.swap(false, Ordering::SeqCst) {
+        // Without a bound nobody ever waits for room.
+        if self.capacity != 0 && self.room_wanted.swap(false, Ordering::SeqCst) {
             let waiters = core::mem::take(&mut *self.room.lock());
             waiters.wake_all();
         }

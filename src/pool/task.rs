@@ -13,8 +13,8 @@
 //! - Everything here that touches the pool runs on the pool's thread, and
 //!   wakes the gate's wakers after its `RefCell` borrow ended.
 //! - A task counts in the pool's `live` (and `tasks`) from
-//!   [`PoolInner::adopt`] until it is dropped; as queued until its first
-//!   granted poll, as running after.
+//!   [`PoolInner::spawn_task`] until it finished (its future dropped) or is
+//!   dropped; as queued until its first granted poll, as running after.
 
 use super::gate::Entry;
 use super::local::PoolInner;
@@ -112,7 +112,7 @@ enum Stage {
     /// Holding a place, under the deadline if the pool has a timeout
     /// (boxed: most pools have none, and a pending task stays small).
     Running(Option<Box<Sleep>>),
-    /// Its outcome delivered and its place given back.
+    /// Its outcome delivered (or being dropped): counted out of the pool.
     Finished,
 }
 
@@ -126,32 +126,40 @@ struct Tracker<L: PoolLink, S: TaskShared> {
 }
 
 impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
-    /// Waits for a place; once there, starts the deadline.
+    /// Waits for a place; once there, starts the deadline. One trip to the
+    /// pool per poll.
     fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let entry = match self.stage {
+        let ticket = match self.stage {
             Stage::Running(_) => return Poll::Ready(()),
-            Stage::Adopted => self.link.with(|p| p.gate.borrow_mut().enter(cx.waker())),
-            Stage::Waiting(key) => self
-                .link
-                .with(|p| p.gate.borrow_mut().poll_ticket(key, cx.waker())),
+            Stage::Adopted => None,
+            Stage::Waiting(key) => Some(key),
             // Not adopted (cannot happen: the pool adopts before spawning)
             // or finished: never go on.
             Stage::Sent | Stage::Finished => return Poll::Pending,
         };
-        match entry {
-            Some(Entry::Granted) => {
-                let deadline = self
-                    .link
-                    .with(|p| {
-                        p.stats.dequeued(true);
-                        p.timeout
-                            .map(|t| Box::new(Sleep::after(p.driver.clone(), t)))
-                    })
-                    .flatten();
+        let started = self.link.with(|p| {
+            let entry = {
+                let mut gate = p.gate.borrow_mut();
+                match ticket {
+                    None => gate.enter(cx.waker()),
+                    Some(key) => gate.poll_ticket(key, cx.waker()),
+                }
+            };
+            match entry {
+                Entry::Granted => {
+                    p.stats.dequeued(true);
+                    Ok(p.timeout
+                        .map(|t| Box::new(Sleep::after(p.driver.clone(), t))))
+                }
+                Entry::Wait(key) => Err(key),
+            }
+        });
+        match started {
+            Some(Ok(deadline)) => {
                 self.stage = Stage::Running(deadline);
                 Poll::Ready(())
             }
-            Some(Entry::Wait(key)) => {
+            Some(Err(key)) => {
                 self.stage = Stage::Waiting(key);
                 Poll::Pending
             }
@@ -167,45 +175,48 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
         }
     }
 
-    /// The task ended with `outcome`: its place goes to the next in line,
-    /// then the outcome to the handle (a failure nobody will read to the
-    /// pool's `on_unhandled` hook).
+    /// The task ended with `outcome` (its future is gone): it gives its
+    /// place back and counts out of the pool, and the outcome goes to the
+    /// handle — a failure nobody will read to the pool's `on_unhandled`.
     fn finish(&mut self, outcome: Result<S::Output, TaskError>) {
-        if let Stage::Running(_) = std::mem::replace(&mut self.stage, Stage::Finished) {
-            release(&self.link);
-        }
+        let stage = std::mem::replace(&mut self.stage, Stage::Finished);
+        self.count_out(stage);
         if let Some(Err(error)) = self.delivery.deliver(outcome) {
             self.link
                 .with(|p| report_unhandled(Some(&p.owner.report), error));
         }
     }
-}
 
-fn release<L: PoolLink>(link: &L) {
-    if let Some(wake) = link.with(|p| p.gate.borrow_mut().release()) {
-        wake.into_iter().for_each(Waker::wake);
+    /// Leaves the gate (the place or the line) and the pool's counts, as a
+    /// task that was in `stage`.
+    fn count_out(&self, stage: Stage) {
+        let (started, ticket) = match stage {
+            Stage::Sent | Stage::Finished => return, // not counted (now)
+            Stage::Adopted => (false, None),
+            Stage::Waiting(key) => (false, Some(key)),
+            Stage::Running(_) => (true, None),
+        };
+        let key = self.delivery.shared.header().key();
+        let wake = self.link.with(|p| {
+            let wake = {
+                let mut gate = p.gate.borrow_mut();
+                match ticket {
+                    _ if started => gate.release(),
+                    Some(ticket) => gate.leave(ticket),
+                    None => Vec::new(),
+                }
+            };
+            p.count_out(started, key);
+            wake
+        });
+        wake.into_iter().flatten().for_each(Waker::wake);
     }
 }
 
 impl<L: PoolLink, S: TaskShared> Drop for Tracker<L, S> {
     fn drop(&mut self) {
-        let started = match std::mem::replace(&mut self.stage, Stage::Finished) {
-            Stage::Sent => return, // never counted
-            Stage::Adopted => false,
-            Stage::Waiting(key) => {
-                if let Some(wake) = self.link.with(|p| p.gate.borrow_mut().leave(key)) {
-                    wake.into_iter().for_each(Waker::wake);
-                }
-                false
-            }
-            Stage::Running(_) => {
-                release(&self.link);
-                true
-            }
-            Stage::Finished => true,
-        };
-        let key = self.delivery.shared.header().key();
-        self.link.with(|p| p.count_out(started, key));
+        let stage = std::mem::replace(&mut self.stage, Stage::Finished);
+        self.count_out(stage);
     }
 }
 
