@@ -139,9 +139,11 @@ impl Header {
         }
     }
 
-    /// Marks the task done: no wake will ever queue it again.
+    /// Marks the task done: no wake will ever queue it again. A plain
+    /// store: no other bit matters once `DONE` is set, and a wake racing
+    /// with it may queue a stale key either way (the executor skips it).
     pub(crate) fn set_done(&self) {
-        self.state.fetch_or(DONE | SCHEDULED, Ordering::AcqRel);
+        self.state.store(DONE | SCHEDULED, Ordering::Release);
     }
 }
 

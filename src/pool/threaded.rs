@@ -494,7 +494,7 @@ impl<C: 'static> Core<C> {
             running.owner.clone(),
         );
         if running.sender.send(job(cell)).is_err() {
-            running.stats.dequeued(false);
+            running.stats.unqueued();
             return Err(self.not_running());
         }
         Ok(handle)
