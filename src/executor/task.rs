@@ -22,6 +22,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::task::Wake;
 use alloc::vec::Vec;
+use core::cell::UnsafeCell;
 use core::future::Future;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
@@ -205,7 +206,7 @@ where
     M: FnOnce(F::Output) -> Result<T, TaskError>,
 {
     DeliverTo {
-        future: Some(future),
+        future: UnsafeCell::new(Some(future)),
         map: Some(map),
         report,
         delivery: Delivery::new(shared),
@@ -226,7 +227,12 @@ where
 /// fields drop in order: the user's future first, then the delivery that
 /// completes the slot), and `DeliverTo` is `Unpin` only when `F` is.
 pub(crate) struct DeliverTo<F, T, M> {
-    future: Option<F>,
+    /// In an `UnsafeCell` (used only through the safe `get_mut`): the
+    /// executor reads the header through `&self` between polls, and under
+    /// Stacked Borrows a shared reference over a self-referential future
+    /// would invalidate the borrows it keeps into itself; bytes inside an
+    /// `UnsafeCell` are exempt.
+    future: UnsafeCell<Option<F>>,
     map: Option<M>,
     report: Option<Reporter>,
     /// Declared last: dropped after `future`.
@@ -262,7 +268,7 @@ where
         // `Unpin` only if `F` is. The other fields are used by `&mut`.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above — a projection to the pinned field.
-        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let mut future = unsafe { Pin::new_unchecked(this.future.get_mut()) };
         let Some(inner) = future.as_mut().as_pin_mut() else {
             return Poll::Ready(()); // already delivered
         };

@@ -23,7 +23,7 @@ use crate::executor::cell::{Delivery, TaskCell, TaskShared};
 use crate::executor::task::{poll_catching, report_unhandled, Header, Task};
 use crate::slab::Key;
 use crate::time::Sleep;
-use std::cell::RefCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -225,7 +225,8 @@ impl<L: PoolLink, S: TaskShared> Drop for Tracker<L, S> {
 ///
 /// # Pinning
 /// `future` is structurally pinned: reached only through
-/// `Pin<&mut Option<F>>`, ended in place with `Pin::set(None)`, never moved.
+/// `Pin<&mut Option<F>>` (from `UnsafeCell::get_mut`), ended in place with
+/// `Pin::set(None)`, never moved.
 /// Nothing else is pinned; there is no `Drop` impl (fields drop in order:
 /// the user's future, then the pool's bookkeeping, then the delivery that
 /// completes the slot); `PoolTask` is `Unpin` only when `F` is.
@@ -235,7 +236,12 @@ where
     L: PoolLink,
     S: TaskShared<Output = F::Output>,
 {
-    future: Option<F>,
+    /// In an `UnsafeCell` (used only through the safe `get_mut`): the
+    /// executor reads the header through `&self` between polls, and under
+    /// Stacked Borrows a shared reference over a self-referential future
+    /// would invalidate the borrows it keeps into itself; bytes inside an
+    /// `UnsafeCell` are exempt.
+    future: UnsafeCell<Option<F>>,
     /// Declared last: dropped after `future`.
     tracker: Tracker<L, S>,
 }
@@ -249,7 +255,7 @@ where
     /// A task not yet counted by its pool (see [`PoolInner::spawn_task`]).
     pub(crate) fn new(future: F, shared: S, link: L) -> Self {
         PoolTask {
-            future: Some(future),
+            future: UnsafeCell::new(Some(future)),
             tracker: Tracker {
                 stage: Stage::Sent,
                 link,
@@ -284,7 +290,7 @@ where
         // ended with `Pin::set`.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above — a projection to the pinned field.
-        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let mut future = unsafe { Pin::new_unchecked(this.future.get_mut()) };
         if future.is_none() {
             return Poll::Ready(()); // already delivered
         }
