@@ -173,19 +173,6 @@ impl<T> Slab<T> {
         }
     }
 
-    /// Number of entries, live or free (an upper bound for `get_index`).
-    pub(crate) fn capacity_hint(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// The live entry at `index`, if any (any generation).
-    pub(crate) fn get_index(&self, index: usize) -> Option<&T> {
-        match &self.entries.get(index)?.state {
-            State::Occupied(value) => Some(value),
-            State::Vacant { .. } => None,
-        }
-    }
-
     /// Removes every entry, handing the values out (generations are bumped, so
     /// old keys stay stale).
     pub(crate) fn drain(&mut self) -> Vec<T> {

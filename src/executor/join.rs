@@ -2,10 +2,9 @@
 //!
 //! [`LocalExecutor`]: crate::LocalExecutor
 
-use super::task::Header;
+use super::cell::TaskRef;
 use crate::error::TaskError;
 use crate::slot::Slot;
-use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
@@ -36,17 +35,16 @@ use core::task::{Context, Poll};
 /// ```
 #[must_use = "dropping a JoinHandle detaches the task (it keeps running); use .detach() to say so"]
 pub struct JoinHandle<T> {
-    header: Arc<Header>,
-    slot: Arc<Slot<T>>,
+    task: TaskRef<T>,
 }
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(header: Arc<Header>, slot: Arc<Slot<T>>) -> Self {
-        JoinHandle { header, slot }
+    pub(crate) fn new(task: TaskRef<T>) -> Self {
+        JoinHandle { task }
     }
 
-    pub(crate) fn slot(&self) -> &Arc<Slot<T>> {
-        &self.slot
+    pub(crate) fn slot(&self) -> &Slot<T> {
+        self.task.slot()
     }
 
     /// A second handle on the same task (for a background task, which keeps
@@ -54,8 +52,7 @@ impl<T> JoinHandle<T> {
     /// output is still taken once, by whichever handle gets there first.
     pub(crate) fn share(&self) -> Self {
         JoinHandle {
-            header: self.header.clone(),
-            slot: self.slot.clone(),
+            task: self.task.share(),
         }
     }
 
@@ -66,13 +63,13 @@ impl<T> JoinHandle<T> {
     ///
     /// Cancelling twice, or after the task ended, does nothing.
     pub fn cancel(&self) {
-        self.header.cancel();
+        self.task.header().cancel();
     }
 
     /// `true` once the task's outcome (output, panic or cancellation) is
     /// known, i.e. awaiting the handle would not wait.
     pub fn is_finished(&self) -> bool {
-        self.slot.is_complete()
+        self.slot().is_complete()
     }
 
     /// Lets the task run on without anyone awaiting it (the same as dropping
@@ -81,7 +78,7 @@ impl<T> JoinHandle<T> {
 
     /// Takes the outcome if the task has finished, without waiting.
     pub fn try_take(&self) -> Option<Result<T, TaskError>> {
-        self.slot.try_take()
+        self.slot().try_take()
     }
 }
 
@@ -89,14 +86,14 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.slot.poll_take(cx)
+        self.slot().poll_take(cx)
     }
 }
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
-            .field("task", &self.header.key())
+            .field("task", &self.task.header().key())
             .field("finished", &self.is_finished())
             .finish()
     }

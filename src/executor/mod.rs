@@ -21,6 +21,7 @@
 //! - What other threads reach lives in [`task::Shared`] and the timer driver,
 //!   both behind `Arc` and the crate's one lock type.
 
+pub(crate) mod cell;
 #[cfg(feature = "std")]
 pub(crate) mod current;
 mod join;
@@ -44,6 +45,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use core::fmt;
 use core::future::Future;
+
 use core::task::{Context, Waker};
 use core::time::Duration;
 use task::{Header, PollAction, Shared, TaskRun};
@@ -333,16 +335,16 @@ impl Inner {
     where
         F: Future + 'static,
     {
-        let header = Arc::new(Header::new(self.shared.clone()));
-        let slot = Arc::new(Slot::new());
-        self.spawn_prepared(header.clone(), slot.clone(), future, Ok, None);
-        JoinHandle::new(header, slot)
+        let shared = cell::Split::new(self.shared.clone());
+        self.spawn_boxed(Box::pin(task::deliver_to(future, shared.clone(), Ok, None)));
+        JoinHandle::new(cell::TaskRef::Split(shared))
     }
 
     /// Spawns `future` as the task of a header and slot made beforehand
     /// (possibly on another thread, see [`Header`]); `map` turns its output
     /// into the slot's outcome; failures after the handle is gone go to
     /// `report`.
+    #[allow(dead_code)] // kept for the task primitives being built on it
     pub(crate) fn spawn_prepared<F, T, M>(
         &self,
         header: Arc<Header>,
@@ -355,20 +357,31 @@ impl Inner {
         T: 'static,
         M: FnOnce(F::Output) -> Result<T, crate::TaskError> + 'static,
     {
+        let shared = cell::Split { header, slot };
+        self.spawn_boxed(Box::pin(task::deliver_to(future, shared, map, report)));
+    }
+
+    /// Spawns a task boxed already (possibly built on another thread, see
+    /// [`Header`]): it delivers its own outcome. Returns its key.
+    pub(crate) fn spawn_boxed(&self, task: TaskRun) -> Key {
+        let header = task.header();
         debug_assert!(Arc::ptr_eq(&header.shared, &self.shared));
-        let future: Box<dyn Future<Output = ()>> =
-            Box::new(task::deliver_to(future, slot, map, report));
-        let waker = Waker::from(header.clone());
         let key = {
             let mut tasks = self.tasks.borrow_mut();
             header.bind(tasks.vacant_key());
-            tasks.insert(Some(TaskRun {
-                future: Box::into_pin(future),
-                header,
-                waker,
-            }))
+            tasks.insert(Some(task))
         };
         self.ready.borrow_mut().push_back(key);
+        key
+    }
+
+    /// Cancels the task under `key`, if it is still in the table.
+    #[cfg(feature = "std")]
+    pub(crate) fn cancel_task(&self, key: Key) {
+        if let Some(Some(task)) = self.tasks.borrow().get(key) {
+            // Only atomics and the run queue: no borrow of `tasks` again.
+            task.header().cancel();
+        }
     }
 
     /// Queues a task woken on this thread. `false` if the run queue is busy
@@ -432,15 +445,16 @@ impl Inner {
         let Some(mut run) = self.tasks.borrow_mut().get_mut(key).and_then(Option::take) else {
             return; // stale wake of a finished task
         };
-        let finished = match run.header.start_poll() {
+        let finished = match run.header().start_poll() {
             PollAction::Drop => true,
             PollAction::Poll => {
-                let mut cx = Context::from_waker(&run.waker);
-                run.future.as_mut().poll(&mut cx).is_ready()
+                let waker = run.waker();
+                let mut cx = Context::from_waker(&waker);
+                run.as_mut().poll(&mut cx).is_ready()
             }
         };
         if finished {
-            run.header.set_done();
+            run.header().set_done();
             self.tasks.borrow_mut().remove(key);
             drop(run); // runs the future's destructors with no borrow held
         } else if let Some(entry) = self.tasks.borrow_mut().get_mut(key) {
@@ -480,7 +494,7 @@ impl Drop for Inner {
                 break;
             }
             for run in runs.into_iter().flatten() {
-                run.header.set_done();
+                run.header().set_done();
                 drop(run);
             }
         }

@@ -1,24 +1,28 @@
-//! A spawned task: its shared header (which is also its waker), the
-//! executor-local record holding the future, and the future wrapper that
-//! delivers the output to the task's completion slot.
+//! A spawned task: its header (state bits and table entry, reached by its
+//! wakers), the executor-local record holding the future, and the future
+//! wrapper that delivers the output to the task's completion slot.
 //!
 //! # Ground rules
-//! - `Header` is shared (`Arc`) by the executor, every waker of the task and
-//!   its `JoinHandle`; it holds only atomics and immutable data.
-//! - The future itself never leaves the executor's thread: it lives in the
-//!   executor's task table (`TaskRun`), so `!Send` futures are fine.
-//! - The output goes through a [`Slot`]. Whatever ends the future — output,
-//!   panic, cancel, executor dropped — completes the slot exactly once.
+//! - `Header` is shared by the executor, every waker of the task and its
+//!   handle (alone in an `Arc`, or inside a [`TaskCell`](super::cell::TaskCell));
+//!   it holds only atomics and immutable data.
+//! - Once spawned, the future never leaves the executor's thread: it lives
+//!   in the executor's task table (`TaskRun`), so `!Send` futures are fine.
+//!   (A pool task's `Send` future may be built elsewhere and moved in.)
+//! - The output goes through a [`Slot`](crate::slot::Slot). Whatever ends
+//!   the future — output, panic, cancel, executor dropped — completes the
+//!   slot exactly once.
 
+use super::cell::{Delivery, Split, TaskShared};
 use super::state::{CANCELLED, DONE, SCHEDULED};
 use crate::error::TaskError;
 use crate::slab::Key;
-use crate::slot::Slot;
 use crate::sync::Mutex;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::task::Wake;
 use alloc::vec::Vec;
+use core::cell::UnsafeCell;
 use core::future::Future;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
@@ -136,9 +140,11 @@ impl Header {
         }
     }
 
-    /// Marks the task done: no wake will ever queue it again.
+    /// Marks the task done: no wake will ever queue it again. A plain
+    /// store: no other bit matters once `DONE` is set, and a wake racing
+    /// with it may queue a stale key either way (the executor skips it).
     pub(crate) fn set_done(&self) {
-        self.state.fetch_or(DONE | SCHEDULED, Ordering::AcqRel);
+        self.state.store(DONE | SCHEDULED, Ordering::Release);
     }
 }
 
@@ -160,13 +166,17 @@ impl Wake for Header {
     }
 }
 
+/// A spawned task as its executor holds it: a future that delivers its own
+/// outcome, and the way to its header and waker. The executor's table
+/// keeps only the box (`TaskRun`); the waker is made for each poll.
+pub(crate) trait Task: Future<Output = ()> {
+    fn header(&self) -> &Header;
+    fn waker(&self) -> Waker;
+}
+
 /// The executor-local record of a task, taken out of the task table while
 /// it is polled.
-pub(crate) struct TaskRun {
-    pub(crate) future: Pin<Box<dyn Future<Output = ()>>>,
-    pub(crate) header: Arc<Header>,
-    pub(crate) waker: Waker,
-}
+pub(crate) type TaskRun = Pin<Box<dyn Task>>;
 
 /// Receives the failures of tasks whose handle is gone (a pool's
 /// `on_unhandled` hook).
@@ -187,7 +197,7 @@ pub(crate) fn report_unhandled(report: Option<&Reporter>, error: TaskError) {
 /// failure that lands after the handle was dropped goes to `report`.
 pub(crate) fn deliver_to<F, T, M>(
     future: F,
-    slot: Arc<Slot<T>>,
+    shared: Split<T>,
     map: M,
     report: Option<Reporter>,
 ) -> DeliverTo<F, T, M>
@@ -196,10 +206,10 @@ where
     M: FnOnce(F::Output) -> Result<T, TaskError>,
 {
     DeliverTo {
-        future: Some(future),
+        future: UnsafeCell::new(Some(future)),
         map: Some(map),
         report,
-        guard: CancelOnDrop(Some(slot)),
+        delivery: Delivery::new(shared),
     }
 }
 
@@ -214,14 +224,33 @@ where
 /// `future` is structurally pinned: it is only reached through
 /// `Pin<&mut Option<F>>` and ended in place with `Pin::set(None)`, never
 /// moved. The other fields are never pinned. There is no `Drop` impl (the
-/// fields drop in order: the user's future first, then the guard that
+/// fields drop in order: the user's future first, then the delivery that
 /// completes the slot), and `DeliverTo` is `Unpin` only when `F` is.
 pub(crate) struct DeliverTo<F, T, M> {
-    future: Option<F>,
+    /// In an `UnsafeCell` (used only through the safe `get_mut`): the
+    /// executor reads the header through `&self` between polls, and under
+    /// Stacked Borrows a shared reference over a self-referential future
+    /// would invalidate the borrows it keeps into itself; bytes inside an
+    /// `UnsafeCell` are exempt.
+    future: UnsafeCell<Option<F>>,
     map: Option<M>,
     report: Option<Reporter>,
     /// Declared last: dropped after `future`.
-    guard: CancelOnDrop<T>,
+    delivery: Delivery<Split<T>>,
+}
+
+impl<F, T, M> Task for DeliverTo<F, T, M>
+where
+    F: Future,
+    M: FnOnce(F::Output) -> Result<T, TaskError>,
+{
+    fn header(&self) -> &Header {
+        &self.delivery.shared.header
+    }
+
+    fn waker(&self) -> Waker {
+        self.delivery.shared.waker()
+    }
 }
 
 impl<F, T, M> Future for DeliverTo<F, T, M>
@@ -239,7 +268,7 @@ where
         // `Unpin` only if `F` is. The other fields are used by `&mut`.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above — a projection to the pinned field.
-        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let mut future = unsafe { Pin::new_unchecked(this.future.get_mut()) };
         let Some(inner) = future.as_mut().as_pin_mut() else {
             return Poll::Ready(()); // already delivered
         };
@@ -251,37 +280,15 @@ where
         future.set(None);
         let map = this.map.take().expect("mapped once");
         let outcome = outcome.and_then(map);
-        if let Some(slot) = this.guard.0.take() {
-            // With every handle gone nobody can read the outcome: drop it
-            // here and skip the lock. A refused completion means the handle
-            // was dropped or the slot completed elsewhere first.
-            let refused = if Arc::strong_count(&slot) > 1 {
-                slot.complete(outcome).err()
-            } else {
-                Some(outcome)
-            };
-            if let Some(Err(error)) = refused {
-                report_unhandled(this.report.as_ref(), error);
-            }
+        if let Some(Err(error)) = this.delivery.deliver(outcome) {
+            report_unhandled(this.report.as_ref(), error);
         }
         Poll::Ready(())
     }
 }
 
-/// Completes the slot with `Cancelled` if the task is dropped before it
-/// delivered its output.
-struct CancelOnDrop<T>(Option<Arc<Slot<T>>>);
-
-impl<T> Drop for CancelOnDrop<T> {
-    fn drop(&mut self) {
-        if let Some(slot) = self.0.take() {
-            let _ = slot.complete(Err(TaskError::Cancelled));
-        }
-    }
-}
-
 /// Polls `future`, turning a panic into `Err(Panicked(message))`.
-fn poll_catching<F: Future>(
+pub(crate) fn poll_catching<F: Future>(
     future: Pin<&mut F>,
     cx: &mut core::task::Context<'_>,
 ) -> Poll<Result<F::Output, TaskError>> {

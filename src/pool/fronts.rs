@@ -115,7 +115,7 @@ impl<C: 'static> BlockingThreadedTaskPool<C> {
             return Err(self.core.would_deadlock());
         }
         block_on_poll(|cx| self.core.poll_room(cx))?;
-        self.core.submit(move |_: &C| future, true)?.wait()
+        self.core.submit(future, true)?.wait()
     }
 
     /// Creates a task on the pool and returns its handle at once. `Full`
@@ -125,7 +125,7 @@ impl<C: 'static> BlockingThreadedTaskPool<C> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.core.submit(move |_: &C| future, false)
+        self.core.submit(future, false)
     }
 
     /// Creates a task from a `Send` closure that builds its (possibly
@@ -151,7 +151,7 @@ impl<C: 'static> BlockingThreadedTaskPool<C> {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        self.core.submit(make, false)
+        self.core.submit_with(make, false)
     }
 
     /// `true` while the pool runs.
@@ -289,7 +289,7 @@ impl<C: 'static> AsyncThreadedTaskPool<C> {
         F::Output: Send + 'static,
     {
         std::future::poll_fn(|cx| self.core.poll_room(cx)).await?;
-        self.core.submit(move |_: &C| future, true)?.await
+        self.core.submit(future, true)?.await
     }
 
     /// Creates a task on the pool and returns its handle at once.
@@ -298,7 +298,7 @@ impl<C: 'static> AsyncThreadedTaskPool<C> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.core.submit(move |_: &C| future, false)
+        self.core.submit(future, false)
     }
 
     /// Creates a task whose future is built on the pool thread from the
@@ -309,7 +309,7 @@ impl<C: 'static> AsyncThreadedTaskPool<C> {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        self.core.submit(make, false)
+        self.core.submit_with(make, false)
     }
 
     /// `true` while the pool runs.

@@ -22,7 +22,13 @@ pub(crate) struct PoolOwner {
 
 impl PoolOwner {
     pub(crate) fn on_own_thread(&self) -> bool {
-        std::thread::current().id() == self.thread
+        std::thread_local! {
+            // `thread::current()` clones a handle; the id alone is cheaper.
+            static THIS_THREAD: ThreadId = std::thread::current().id();
+        }
+        THIS_THREAD
+            .try_with(|id| *id == self.thread)
+            .unwrap_or_else(|_| std::thread::current().id() == self.thread)
     }
 
     pub(crate) fn would_deadlock(&self) -> TaskError {
@@ -62,7 +68,9 @@ pub(crate) fn stderr_reporter(pool: &str) -> Reporter {
 #[must_use = "dropping a TaskHandle detaches the task (it keeps running); use .detach() to say so"]
 pub struct TaskHandle<T> {
     join: JoinHandle<T>,
-    owner: Arc<PoolOwner>,
+    /// `None` once a blocking `wait` took the outcome: the drop has nothing
+    /// to detach or report. (An `Option` of an `Arc` costs no space.)
+    owner: Option<Arc<PoolOwner>>,
     /// `false` for a handle shared with a background task, which keeps the
     /// original: only the original detaches the outcome when dropped.
     detaches: bool,
@@ -72,7 +80,7 @@ impl<T> TaskHandle<T> {
     pub(crate) fn new(join: JoinHandle<T>, owner: Arc<PoolOwner>) -> Self {
         TaskHandle {
             join,
-            owner,
+            owner: Some(owner),
             detaches: true,
         }
     }
@@ -87,17 +95,25 @@ impl<T> TaskHandle<T> {
         }
     }
 
+    fn join(&self) -> &JoinHandle<T> {
+        &self.join
+    }
+
+    fn owner(&self) -> &PoolOwner {
+        self.owner.as_ref().expect("cleared only by `wait(self)`")
+    }
+
     /// Cancels the task, from any thread: one not started yet is never
     /// polled; a running one is dropped on the pool's thread at its next
     /// await point. The handle then yields `Err(Cancelled)` (unless the task
     /// had already finished).
     pub fn cancel(&self) {
-        self.join.cancel();
+        self.join().cancel();
     }
 
     /// `true` once the outcome is known (waiting would not block).
     pub fn is_finished(&self) -> bool {
-        self.join.is_finished()
+        self.join().is_finished()
     }
 
     /// Lets the task run on unobserved (same as dropping the handle).
@@ -107,42 +123,46 @@ impl<T> TaskHandle<T> {
     ///
     /// Called on the pool's own thread it returns `Err(WouldDeadlock)` at
     /// once instead of blocking the thread that must run the task.
-    pub fn wait(self) -> Result<T, TaskError> {
-        if self.owner.on_own_thread() {
-            return Err(self.owner.would_deadlock());
+    pub fn wait(mut self) -> Result<T, TaskError> {
+        if self.owner().on_own_thread() {
+            return Err(self.owner().would_deadlock());
         }
-        self.join
+        let outcome = self
+            .join
             .slot()
             .wait_take(None)
-            .expect("an unlimited wait returns an outcome")
+            .expect("an unlimited wait returns an outcome");
+        // Read here: the drop has nothing to detach or report.
+        self.owner = None;
+        outcome
     }
 
     /// Blocks for at most `timeout`: `None` if the task is not done yet (the
     /// handle stays usable), `Some(outcome)` otherwise. After a `Some`, later
     /// calls give `Some(Err(AlreadyTaken))`. `Duration::ZERO` only checks.
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Result<T, TaskError>> {
-        if self.owner.on_own_thread() && !timeout.is_zero() {
-            return Some(Err(self.owner.would_deadlock()));
+        if self.owner().on_own_thread() && !timeout.is_zero() {
+            return Some(Err(self.owner().would_deadlock()));
         }
-        self.join.slot().wait_take(Some(timeout))
+        self.join().slot().wait_take(Some(timeout))
     }
 }
 
 impl<T> Future for TaskHandle<T> {
     type Output = Result<T, TaskError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.join).poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.join().slot().poll_take(cx)
     }
 }
 
 impl<T> Drop for TaskHandle<T> {
     fn drop(&mut self) {
-        if !self.detaches {
+        let Some(owner) = self.owner.as_ref().filter(|_| self.detaches) else {
             return;
-        }
+        };
         if let Some(Err(error)) = self.join.slot().detach() {
-            report_unhandled(Some(&self.owner.report), error);
+            report_unhandled(Some(&owner.report), error);
         }
     }
 }
@@ -150,7 +170,7 @@ impl<T> Drop for TaskHandle<T> {
 impl<T> fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskHandle")
-            .field("pool", &self.owner.name)
+            .field("pool", &self.owner().name)
             .field("finished", &self.is_finished())
             .finish()
     }

@@ -27,7 +27,9 @@ pub(crate) struct Notify {
 impl Notify {
     pub(crate) fn wake(&self) {
         fence(Ordering::SeqCst);
-        if self.armed.swap(false, Ordering::AcqRel) {
+        // Look before the locked swap: the receiver is seldom asleep in a
+        // stream of jobs.
+        if self.armed.load(Ordering::Relaxed) && self.armed.swap(false, Ordering::AcqRel) {
             let waker = self.waker.lock().clone();
             if let Some(waker) = waker {
                 waker.wake();

@@ -14,22 +14,24 @@
 //!   reach zero. Spawners send jobs through the inbox while `open` is read
 //!   locked; `stop` write-locks it to close, then drains what was sent.
 
+use super::gate::Gate;
 use super::handle::{stderr_reporter, PoolOwner, TaskHandle};
 use super::inbox::{inbox, Inbox, InboxSender};
 use super::stats::{PoolStats, Stats};
+use super::task::{PoolLink, PoolTask};
 use crate::error::TaskError;
-use crate::executor::task::{Header, Reporter, Shared};
+use crate::executor::cell::{Split, TaskCell, TaskRef, TaskShared};
+use crate::executor::task::{Reporter, Shared};
 use crate::executor::{current, Inner, JoinHandle};
-use crate::slot::{Slot, Waiters};
+use crate::slab::Key;
+use crate::slot::Waiters;
 use parking_lot::RwLock;
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::Duration;
 
 /// A job sent by a spawner, run on the pool's thread.
@@ -172,60 +174,22 @@ pub(crate) struct PoolInner {
     executor: Weak<Inner>,
     shared: Arc<Shared>,
     /// The executor's timers, for the per-task deadline.
-    driver: Arc<crate::time::driver::TimerDriver>,
-    owner: Arc<PoolOwner>,
-    timeout: Option<Duration>,
-    stats: Arc<Stats>,
-    gate: RefCell<Gate>,
+    pub(super) driver: Arc<crate::time::driver::TimerDriver>,
+    pub(super) owner: Arc<PoolOwner>,
+    pub(super) timeout: Option<Duration>,
+    pub(super) stats: Arc<Stats>,
+    pub(super) gate: RefCell<Gate>,
     /// Tasks created and not yet dropped.
     live: Cell<usize>,
-    /// Their headers, to cancel them all (a daemon pool's stop); `None`
-    /// unless asked for, to keep pending tasks small.
-    tasks: Option<RefCell<crate::slab::Slab<Arc<Header>>>>,
+    /// Their keys in the executor's table, to cancel them all (a daemon
+    /// pool's stop); `None` unless asked for, to keep pending tasks small.
+    tasks: Option<RefCell<std::collections::HashSet<Key>>>,
     /// Waiters for `live == 0` (`stop`).
     drained: RefCell<Waiters>,
     stopped: Cell<bool>,
     /// `true` while spawners may send; write-locked to close.
     open: Arc<RwLock<bool>>,
     sender: InboxSender<Job>,
-}
-
-/// The size limit and the FIFO of tasks waiting for a place.
-struct Gate {
-    size: usize,
-    running: usize,
-    waiting: VecDeque<Rc<Ticket>>,
-}
-
-/// A buffered task's place in line.
-#[derive(Default)]
-struct Ticket {
-    granted: Cell<bool>,
-    cancelled: Cell<bool>,
-    waker: RefCell<Option<std::task::Waker>>,
-}
-
-impl Gate {
-    fn has_room(&self) -> bool {
-        self.size == 0 || self.running < self.size
-    }
-
-    /// Hands free places to waiting tickets, in order; returns their wakers.
-    fn grant(&mut self) -> Vec<std::task::Waker> {
-        let mut wake = Vec::new();
-        while self.has_room() {
-            let Some(ticket) = self.waiting.pop_front() else {
-                break;
-            };
-            if ticket.cancelled.get() {
-                continue;
-            }
-            ticket.granted.set(true);
-            self.running += 1;
-            wake.extend(ticket.waker.borrow_mut().take());
-        }
-        wake
-    }
 }
 
 // === impl TaskPool ===
@@ -259,15 +223,11 @@ impl TaskPool {
                 }),
                 timeout: config.timeout.filter(|t| *t != Duration::MAX),
                 stats: config.stats.unwrap_or_default(),
-                gate: RefCell::new(Gate {
-                    size: config.size,
-                    running: 0,
-                    waiting: VecDeque::new(),
-                }),
+                gate: RefCell::new(Gate::new(config.size)),
                 live: Cell::new(0),
                 tasks: config
                     .track_tasks
-                    .then(|| RefCell::new(crate::slab::Slab::new())),
+                    .then(|| RefCell::new(std::collections::HashSet::new())),
                 drained: RefCell::new(Waiters::None),
                 stopped: Cell::new(false),
                 open: Arc::new(RwLock::new(true)),
@@ -287,16 +247,16 @@ impl TaskPool {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (header, slot) = prepare(&self.inner.shared);
+        let shared = Split::new(self.inner.shared.clone());
         let handle = TaskHandle::new(
-            JoinHandle::new(header.clone(), slot.clone()),
+            JoinHandle::new(TaskRef::Split(shared.clone())),
             self.inner.owner.clone(),
         );
         if self.inner.stopped.get() {
-            let _ = slot.complete(Err(self.inner.not_running()));
+            let _ = shared.slot.complete(Err(self.inner.not_running()));
             return handle;
         }
-        self.inner.spawn_prepared(header, slot, future, false);
+        self.inner.spawn_future(shared, future, false);
         handle
     }
 
@@ -379,13 +339,10 @@ impl TaskPool {
             debug_assert!(false, "cancel_all needs a pool built with track_tasks");
             return;
         };
-        let headers: Vec<Arc<Header>> = {
-            let tasks = tasks.borrow();
-            (0..tasks.capacity_hint())
-                .filter_map(|i| tasks.get_index(i).cloned())
-                .collect()
-        };
-        headers.iter().for_each(|h| h.cancel());
+        let keys: Vec<Key> = tasks.borrow().iter().copied().collect();
+        if let Some(executor) = self.inner.executor.upgrade() {
+            keys.into_iter().for_each(|key| executor.cancel_task(key));
+        }
     }
 
     pub(crate) fn owner(&self) -> Arc<PoolOwner> {
@@ -404,31 +361,53 @@ impl PoolInner {
     ///
     /// `queued`: the caller already counted the task as queued (the
     /// threaded fronts do, at submission, to enforce their capacity).
-    pub(crate) fn spawn_prepared<F>(
-        self: &Rc<Self>,
-        header: Arc<Header>,
-        slot: Arc<Slot<F::Output>>,
-        future: F,
-        queued: bool,
-    ) where
+    pub(crate) fn spawn_future<F, S>(self: &Rc<Self>, shared: S, future: F, queued: bool)
+    where
         F: Future + 'static,
-        F::Output: 'static,
+        S: TaskShared<Output = F::Output> + 'static,
     {
         if !queued {
             self.stats.queued();
         }
+        self.spawn_task(Box::new(PoolTask::new(future, shared, self.clone())));
+    }
+
+    /// Counts in a task (queued already) and spawns it on the executor, in
+    /// the box it came in.
+    pub(crate) fn spawn_task<F, L, S>(self: &Rc<Self>, mut task: Box<PoolTask<F, L, S>>)
+    where
+        F: Future + 'static,
+        L: PoolLink + 'static,
+        S: TaskShared<Output = F::Output> + 'static,
+    {
         let Some(executor) = self.executor.upgrade() else {
             self.stats.dequeued(false);
-            let _ = slot.complete(Err(self.not_running()));
+            task.refuse(self.not_running());
             return;
         };
         self.live.set(self.live.get() + 1);
-        let key = self
-            .tasks
-            .as_ref()
-            .map(|tasks| tasks.borrow_mut().insert(header.clone()));
-        let task = pool_task(self.clone(), future, key);
-        executor.spawn_prepared(header, slot, task, |r| r, Some(self.owner.report.clone()));
+        task.adopted();
+        let key = executor.spawn_boxed(Box::into_pin(task));
+        if let Some(tasks) = &self.tasks {
+            tasks.borrow_mut().insert(key);
+        }
+    }
+
+    /// A task counted in by [`spawn_task`](Self::spawn_task) is gone:
+    /// started (`true`: it finished) or not (it left the queue).
+    pub(super) fn count_out(&self, started: bool, key: Key) {
+        if started {
+            self.stats.finished();
+        } else {
+            self.stats.dequeued(false);
+        }
+        if let Some(tasks) = &self.tasks {
+            tasks.borrow_mut().remove(&key);
+        }
+        self.live.set(self.live.get() - 1);
+        if self.live.get() == 0 {
+            self.drained.take().wake_all();
+        }
     }
 }
 
@@ -448,106 +427,6 @@ impl Drop for TaskPool {
         // ends. Tasks already created run on (detached).
         *self.inner.open.write() = false;
         self.inner.sender.nudge();
-    }
-}
-
-/// Makes the header and slot of a task before it exists.
-pub(crate) fn prepare<T>(shared: &Arc<Shared>) -> (Arc<Header>, Arc<Slot<T>>) {
-    (Arc::new(Header::new(shared.clone())), Arc::new(Slot::new()))
-}
-
-/// The executor task behind a pool task: wait for a place, run under the
-/// timeout (from the start), release the place.
-fn pool_task<F: Future>(
-    pool: Rc<PoolInner>,
-    future: F,
-    key: Option<crate::slab::Key>,
-) -> PoolTask<F> {
-    PoolTask {
-        future: Some(future),
-        phase: Phase::Waiting(Place::wait(pool.clone())),
-        // Counts the task out even if it is dropped before its first poll
-        // (cancelled in the inbox or the run queue).
-        live: Live {
-            pool,
-            started: false,
-            key,
-        },
-    }
-}
-
-/// See [`pool_task`]. A named future, not an `async` block, so the user's
-/// future is stored once (see `DeliverTo` in the executor).
-///
-/// # Pinning
-/// `future` is structurally pinned: reached only through
-/// `Pin<&mut Option<F>>`, ended in place with `Pin::set(None)`. Nothing else
-/// is pinned (`phase` and `live` are `Unpin`); no `Drop` impl; `Unpin` only
-/// when `F` is.
-struct PoolTask<F> {
-    future: Option<F>,
-    phase: Phase,
-    live: Live,
-}
-
-enum Phase {
-    /// In the buffer, waiting for a place.
-    Waiting(Place),
-    /// Holding a place, under the deadline if the pool has a timeout.
-    Running {
-        _place: Place,
-        deadline: Option<crate::time::Sleep>,
-    },
-    Done,
-}
-
-impl<F: Future> Future for PoolTask<F> {
-    type Output = Result<F::Output, TaskError>;
-
-    #[allow(unsafe_code)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is structurally pinned and nothing else is (see
-        // the type's docs); it is never moved out, only polled in place and
-        // ended with `Pin::set`.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above — a projection to the pinned field.
-        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
-        if let Phase::Waiting(waiting) = &mut this.phase {
-            let place = match Pin::new(waiting).poll(cx) {
-                Poll::Ready(place) => place,
-                Poll::Pending => return Poll::Pending,
-            };
-            let pool = &this.live.pool;
-            this.live.started = true;
-            pool.stats.dequeued(true);
-            let deadline = pool
-                .timeout
-                .map(|limit| crate::time::Sleep::after(pool.driver.clone(), limit));
-            this.phase = Phase::Running {
-                _place: place,
-                deadline,
-            };
-        }
-        let Phase::Running { deadline, .. } = &mut this.phase else {
-            return Poll::Pending; // done: never polled again
-        };
-        let Some(inner) = future.as_mut().as_pin_mut() else {
-            return Poll::Pending;
-        };
-        if let Poll::Ready(output) = inner.poll(cx) {
-            future.set(None);
-            this.phase = Phase::Done; // gives the place back
-            return Poll::Ready(Ok(output));
-        }
-        if let Some(deadline) = deadline {
-            if Pin::new(deadline).poll(cx).is_ready() {
-                // Timed out: drop the future here, on the pool's thread.
-                future.set(None);
-                this.phase = Phase::Done;
-                return Poll::Ready(Err(TaskError::TimedOut));
-            }
-        }
-        Poll::Pending
     }
 }
 
@@ -580,114 +459,6 @@ async fn dispatch(pool: Weak<PoolInner>, inbox: Inbox<Job>) {
     // Let a `stop` waiting on the inbox see it is empty.
     if let Some(p) = pool.upgrade() {
         p.drained.take().wake_all();
-    }
-}
-
-/// Counts a task as live until it is dropped, and as queued until it
-/// started.
-struct Live {
-    pool: Rc<PoolInner>,
-    started: bool,
-    /// The task's entry in `PoolInner::tasks`, when tracked.
-    key: Option<crate::slab::Key>,
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        let pool = &self.pool;
-        if self.started {
-            pool.stats.finished();
-        } else {
-            pool.stats.dequeued(false);
-        }
-        if let (Some(tasks), Some(key)) = (&pool.tasks, self.key) {
-            tasks.borrow_mut().remove(key);
-        }
-        pool.live.set(pool.live.get() - 1);
-        if pool.live.get() == 0 {
-            pool.drained.take().wake_all();
-        }
-    }
-}
-
-/// Waits for, then holds, a place among the pool's running tasks; the place
-/// is given back on drop (also when dropped while waiting for it).
-struct Place {
-    pool: Rc<PoolInner>,
-    ticket: Option<Rc<Ticket>>,
-    held: bool,
-}
-
-impl Place {
-    fn wait(pool: Rc<PoolInner>) -> Self {
-        Place {
-            pool,
-            ticket: None,
-            held: false,
-        }
-    }
-
-    fn release(&self) {
-        let wake = {
-            let mut gate = self.pool.gate.borrow_mut();
-            gate.running -= 1;
-            gate.grant()
-        };
-        wake.into_iter().for_each(std::task::Waker::wake);
-    }
-}
-
-impl Future for Place {
-    type Output = Place;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Place> {
-        let this = &mut *self;
-        let granted = match &this.ticket {
-            None => {
-                let mut gate = this.pool.gate.borrow_mut();
-                if gate.waiting.is_empty() && gate.has_room() {
-                    gate.running += 1;
-                    true
-                } else {
-                    let ticket = Rc::new(Ticket::default());
-                    *ticket.waker.borrow_mut() = Some(cx.waker().clone());
-                    gate.waiting.push_back(ticket.clone());
-                    this.ticket = Some(ticket);
-                    false
-                }
-            }
-            Some(ticket) if ticket.granted.get() => true,
-            Some(ticket) => {
-                *ticket.waker.borrow_mut() = Some(cx.waker().clone());
-                false
-            }
-        };
-        if !granted {
-            return Poll::Pending;
-        }
-        // The place moves to the returned value; this waiter is spent.
-        this.ticket = None;
-        Poll::Ready(Place {
-            pool: this.pool.clone(),
-            ticket: None,
-            held: true,
-        })
-    }
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        if self.held {
-            self.release();
-        } else if let Some(ticket) = &self.ticket {
-            if ticket.granted.get() {
-                // Granted while the task was being cancelled: pass it on.
-                self.release();
-            } else {
-                // Cancelled in the buffer: leave the line.
-                ticket.cancelled.set(true);
-            }
-        }
     }
 }
 
@@ -732,13 +503,12 @@ impl TaskPoolSpawner {
                 pool: self.owner.name.clone(),
             });
         }
-        let (header, slot) = prepare(&self.shared);
+        let cell = TaskCell::new(self.shared.clone());
         let handle = TaskHandle::new(
-            JoinHandle::new(header.clone(), slot.clone()),
+            JoinHandle::new(TaskRef::Cell(cell.clone())),
             self.owner.clone(),
         );
-        let job: Job =
-            Box::new(move |pool: &Rc<PoolInner>| pool.spawn_prepared(header, slot, make(), false));
+        let job: Job = Box::new(move |pool: &Rc<PoolInner>| pool.spawn_future(cell, make(), false));
         self.sender.send(job).map_err(|_| TaskError::NotRunning {
             pool: self.owner.name.clone(),
         })?;

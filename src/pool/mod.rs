@@ -8,10 +8,12 @@
 //! cancelled from anywhere.
 
 mod fronts;
+mod gate;
 mod handle;
 mod inbox;
 mod local;
 mod stats;
+mod task;
 mod threaded;
 
 pub use fronts::{AsyncThreadedTaskPool, BlockingThreadedTaskPool};

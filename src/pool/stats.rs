@@ -31,6 +31,10 @@ pub struct PoolStats {
 }
 
 /// The live counters, and the bound on queued tasks (`capacity`).
+///
+/// `queued` changes on any thread (submissions); `running` and `completed`
+/// only on the pool's thread, so they are bumped with a plain load and
+/// store (no locked instruction), and read from anywhere.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     queued: AtomicUsize,
@@ -83,23 +87,32 @@ impl Stats {
         }
     }
 
-    /// A queued task left the queue: started (`true`) or cancelled.
+    /// A queued task left the queue, on the pool's thread: started
+    /// (`true`) or cancelled.
     pub(crate) fn dequeued(&self, started: bool) {
-        self.queued.fetch_sub(1, Ordering::AcqRel);
         if started {
-            self.running.fetch_add(1, Ordering::Relaxed);
+            bump(&self.running, 1);
         } else {
-            self.completed.fetch_add(1, Ordering::Relaxed);
+            bump(&self.completed, 1);
         }
-        if self.room_wanted.swap(false, Ordering::SeqCst) {
+        self.unqueued();
+    }
+
+    /// A task counted as queued was refused before it reached the pool
+    /// (any thread).
+    pub(crate) fn unqueued(&self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        // Without a bound nobody ever waits for room.
+        if self.capacity != 0 && self.room_wanted.swap(false, Ordering::SeqCst) {
             let waiters = core::mem::take(&mut *self.room.lock());
             waiters.wake_all();
         }
     }
 
+    /// A running task finished, on the pool's thread.
     pub(crate) fn finished(&self) {
-        self.running.fetch_sub(1, Ordering::Relaxed);
-        self.completed.fetch_add(1, Ordering::Relaxed);
+        bump(&self.running, usize::MAX); // wrapping: minus one
+        bump(&self.completed, 1);
     }
 
     pub(crate) fn snapshot(&self) -> PoolStats {
@@ -109,4 +122,10 @@ impl Stats {
             completed: self.completed.load(Ordering::Relaxed),
         }
     }
+}
+
+/// Adds `delta` (wrapping) to a counter that only one thread writes.
+fn bump(counter: &AtomicUsize, delta: usize) {
+    let now = counter.load(Ordering::Relaxed);
+    counter.store(now.wrapping_add(delta), Ordering::Relaxed);
 }

@@ -18,10 +18,12 @@
 
 use super::handle::{stderr_reporter, PoolOwner, TaskHandle};
 use super::inbox::{inbox, InboxSender};
-use super::local::{prepare, PoolInner, TaskPool};
+use super::local::{PoolInner, TaskPool};
 use super::stats::{PoolStats, Stats};
+use super::task::{bind_thread_pool, MakeJob, PoolTask, ThreadJob, ThreadLink};
 use crate::error::TaskError;
-use crate::executor::task::{Header, Reporter, Shared};
+use crate::executor::cell::{TaskCell, TaskRef};
+use crate::executor::task::{Reporter, Shared};
 use crate::executor::{current, JoinHandle, LocalExecutor};
 use crate::slot::Slot;
 use parking_lot::RwLock;
@@ -37,8 +39,9 @@ use std::time::Duration;
 type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 type InitFn<C> = Arc<dyn Fn() -> LocalBoxFuture<Result<C, String>> + Send + Sync>;
 type StopFn<C> = Arc<dyn Fn(C) -> LocalBoxFuture<()> + Send + Sync>;
-/// A job for the pool thread: gets the context and the pool.
-type ThreadJob<C> = Box<dyn FnOnce(&C, &Rc<PoolInner>) + Send>;
+/// A job for the pool thread: gets the context and the pool. Most are the
+/// boxed pool task itself (`create_task`), spawned as it is.
+type BoxJob<C> = Box<dyn ThreadJob<C>>;
 
 /// Marker for the builder of a [`BlockingThreadedTaskPool`](crate::BlockingThreadedTaskPool).
 #[derive(Debug)]
@@ -248,7 +251,7 @@ enum Lifecycle<C> {
 }
 
 struct Running<C> {
-    sender: InboxSender<ThreadJob<C>>,
+    sender: InboxSender<BoxJob<C>>,
     owner: Arc<PoolOwner>,
     shared: Arc<Shared>,
     stats: Arc<Stats>,
@@ -258,7 +261,7 @@ struct Running<C> {
 
 /// What the pool thread sends back once its context is built.
 pub(crate) struct Started<C> {
-    sender: InboxSender<ThreadJob<C>>,
+    sender: InboxSender<BoxJob<C>>,
     owner: Arc<PoolOwner>,
     shared: Arc<Shared>,
 }
@@ -432,10 +435,26 @@ impl<C: 'static> Core<C> {
         })
     }
 
-    /// Submits a job that spawns the future `make(ctx)` returns. Without
-    /// `wait_room`, a full pool gives `Err(Full)`; with it, room was already
-    /// reserved by the caller.
-    pub(crate) fn submit<T, F, Fut>(
+    /// Submits a task: `Send` futures are built into their executor task
+    /// here, on the caller's thread. Without `reserved`, a full pool gives
+    /// `Err(Full)`; with it, room was already reserved by the caller.
+    pub(crate) fn submit<F>(
+        &self,
+        future: F,
+        reserved: bool,
+    ) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.send(reserved, |cell| {
+            Box::new(PoolTask::new(future, cell, ThreadLink))
+        })
+    }
+
+    /// Submits a job that spawns the future `make(ctx)` returns, on the
+    /// pool's thread (the future need not be `Send`).
+    pub(crate) fn submit_with<T, F, Fut>(
         &self,
         make: F,
         reserved: bool,
@@ -445,6 +464,23 @@ impl<C: 'static> Core<C> {
         Fut: Future<Output = T> + 'static,
         T: Send + 'static,
     {
+        self.send(reserved, |cell| {
+            let unsent = Unsent(Some(cell));
+            Box::new(MakeJob(move |ctx: &C, pool: &Rc<PoolInner>| {
+                let mut unsent = unsent;
+                if let Some(cell) = unsent.0.take() {
+                    pool.spawn_future(cell, make(ctx), true);
+                }
+            }))
+        })
+    }
+
+    /// Counts a task in, makes its handle, and sends the job `job` builds.
+    fn send<T: Send + 'static>(
+        &self,
+        reserved: bool,
+        job: impl FnOnce(Arc<TaskCell<T>>) -> BoxJob<C>,
+    ) -> Result<TaskHandle<T>, TaskError> {
         let lifecycle = self.lifecycle.read();
         let Lifecycle::Running(running) = &*lifecycle else {
             return Err(self.not_running());
@@ -452,20 +488,13 @@ impl<C: 'static> Core<C> {
         if !reserved && !running.stats.try_queue() {
             return Err(TaskError::Full);
         }
-        let (header, slot) = prepare(&running.shared);
+        let cell = TaskCell::new(running.shared.clone());
         let handle = TaskHandle::new(
-            JoinHandle::new(header.clone(), slot.clone()),
+            JoinHandle::new(TaskRef::Cell(cell.clone())),
             running.owner.clone(),
         );
-        let unsent = Unsent(Some((header, slot)));
-        let job: ThreadJob<C> = Box::new(move |ctx: &C, pool: &Rc<PoolInner>| {
-            let mut unsent = unsent;
-            if let Some((header, slot)) = unsent.0.take() {
-                pool.spawn_prepared(header, slot, make(ctx), true);
-            }
-        });
-        if running.sender.send(job).is_err() {
-            running.stats.dequeued(false);
+        if running.sender.send(job(cell)).is_err() {
+            running.stats.unqueued();
             return Err(self.not_running());
         }
         Ok(handle)
@@ -490,12 +519,12 @@ impl<C: 'static> Core<C> {
 
 /// A task's handle parts whose job never ran (the pool thread is gone):
 /// resolves the handle with `Cancelled` instead of leaving it hanging.
-struct Unsent<T>(Option<(Arc<Header>, Arc<Slot<T>>)>);
+struct Unsent<T>(Option<Arc<TaskCell<T>>>);
 
 impl<T> Drop for Unsent<T> {
     fn drop(&mut self) {
-        if let Some((_, slot)) = self.0.take() {
-            let _ = slot.complete(Err(TaskError::Cancelled));
+        if let Some(cell) = self.0.take() {
+            let _ = cell.slot.complete(Err(TaskError::Cancelled));
         }
     }
 }
@@ -552,7 +581,9 @@ impl<C: 'static> PoolThread<C> {
             builder = builder.timeout(timeout);
         }
         let pool = builder.build();
-        let (sender, jobs) = inbox::<ThreadJob<C>>();
+        // Tasks built on callers' threads find the pool through this thread.
+        let _bound = bind_thread_pool(pool.inner());
+        let (sender, jobs) = inbox::<BoxJob<C>>();
         let shared = current::with_current(|ex| ex.shared.clone()).expect("inside block_on");
         let answer = Started {
             sender,
@@ -569,7 +600,7 @@ impl<C: 'static> PoolThread<C> {
         // cannot starve the tasks (and timers) already on the pool.
         let mut batch = 0;
         while let Some(job) = std::future::poll_fn(|cx| jobs.poll_recv(cx)).await {
-            job(&ctx, pool.inner());
+            job.run(&ctx, pool.inner());
             batch += 1;
             if batch == super::JOB_BATCH {
                 batch = 0;

@@ -1,0 +1,274 @@
+//! What a task's handle, its wakers and its future share: the task's
+//! [`Header`] (state bits, table entry, executor) and its completion
+//! [`Slot`] — in one allocation when the output is `Send`, in two otherwise.
+//!
+//! A waker must be `Send + Sync`, so it can point into the slot only when
+//! the output may cross threads. [`TaskCell`] is the one-allocation form,
+//! for `Send` outputs (every task of a threaded pool); [`Split`] keeps the
+//! header alone behind the wakers, for `spawn`'s `!Send` outputs.
+//!
+//! Without `std` there are no pools, and only [`Split`] is used.
+//!
+//! # Ground rules
+//! - The header holds only atomics and immutable data; the slot has its own
+//!   lock (see [`Slot`]). Neither is touched under the other's guard.
+
+#![cfg_attr(not(feature = "std"), allow(dead_code))]
+
+use super::task::{Header, Shared};
+use crate::error::TaskError;
+use crate::slot::Slot;
+use alloc::sync::Arc;
+use alloc::task::Wake;
+use core::task::Waker;
+
+/// A task's header and slot in one allocation; it is also the task's waker.
+pub(crate) struct TaskCell<T> {
+    pub(crate) header: Header,
+    pub(crate) slot: Slot<T>,
+}
+
+impl<T> TaskCell<T> {
+    /// The cell of a task not yet in `shared`'s executor's table.
+    pub(crate) fn new(shared: Arc<Shared>) -> Arc<Self> {
+        Arc::new(TaskCell {
+            header: Header::new(shared),
+            slot: Slot::new(),
+        })
+    }
+}
+
+impl<T: Send + 'static> Wake for TaskCell<T> {
+    fn wake(self: Arc<Self>) {
+        self.header.schedule();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.header.schedule();
+    }
+}
+
+/// A task's header and slot in two allocations (any output).
+pub(crate) struct Split<T> {
+    pub(crate) header: Arc<Header>,
+    pub(crate) slot: Arc<Slot<T>>,
+}
+
+impl<T> Split<T> {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Split {
+            header: Arc::new(Header::new(shared)),
+            slot: Arc::new(Slot::new()),
+        }
+    }
+}
+
+impl<T> Clone for Split<T> {
+    fn clone(&self) -> Self {
+        Split {
+            header: self.header.clone(),
+            slot: self.slot.clone(),
+        }
+    }
+}
+
+/// The task's side of its shared part: [`TaskCell`] or [`Split`].
+pub(crate) trait TaskShared {
+    type Output;
+    fn header(&self) -> &Header;
+    fn slot(&self) -> &Slot<Self::Output>;
+    /// A waker that queues the task.
+    fn waker(&self) -> Waker;
+    /// `true` when nothing else holds the slot: no handle can read an
+    /// outcome (a waker of a cell counts as a holder: a safe "maybe").
+    fn slot_alone(&self) -> bool;
+}
+
+impl<T: Send + 'static> TaskShared for Arc<TaskCell<T>> {
+    type Output = T;
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn slot(&self) -> &Slot<T> {
+        &self.slot
+    }
+
+    fn waker(&self) -> Waker {
+        Waker::from(self.clone())
+    }
+
+    fn slot_alone(&self) -> bool {
+        Arc::strong_count(self) == 1
+    }
+}
+
+impl<T> TaskShared for Split<T> {
+    type Output = T;
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn slot(&self) -> &Slot<T> {
+        &self.slot
+    }
+
+    fn waker(&self) -> Waker {
+        Waker::from(self.header.clone())
+    }
+
+    fn slot_alone(&self) -> bool {
+        Arc::strong_count(&self.slot) == 1
+    }
+}
+
+/// The handles' side: what a [`JoinHandle`](super::JoinHandle) holds.
+pub(crate) enum TaskRef<T> {
+    Split(Split<T>),
+    Cell(Arc<TaskCell<T>>),
+}
+
+impl<T> TaskRef<T> {
+    pub(crate) fn header(&self) -> &Header {
+        match self {
+            TaskRef::Split(s) => &s.header,
+            TaskRef::Cell(c) => &c.header,
+        }
+    }
+
+    pub(crate) fn slot(&self) -> &Slot<T> {
+        match self {
+            TaskRef::Split(s) => &s.slot,
+            TaskRef::Cell(c) => &c.slot,
+        }
+    }
+
+    /// Another reference to the same task (a second handle).
+    pub(crate) fn share(&self) -> Self {
+        match self {
+            TaskRef::Split(s) => TaskRef::Split(Split {
+                header: s.header.clone(),
+                slot: s.slot.clone(),
+            }),
+            TaskRef::Cell(c) => TaskRef::Cell(c.clone()),
+        }
+    }
+}
+
+/// Delivers a task's outcome to its slot once; completes it with
+/// `Cancelled` if the task is dropped first.
+pub(crate) struct Delivery<S: TaskShared> {
+    pub(crate) shared: S,
+    delivered: bool,
+}
+
+impl<S: TaskShared> Delivery<S> {
+    pub(crate) fn new(shared: S) -> Self {
+        Delivery {
+            shared,
+            delivered: false,
+        }
+    }
+
+    /// Delivers `outcome` (once). Returns it back when nobody will read it:
+    /// the handle was dropped, or the slot was completed elsewhere first.
+    pub(crate) fn deliver(
+        &mut self,
+        outcome: Result<S::Output, TaskError>,
+    ) -> Option<Result<S::Output, TaskError>> {
+        if core::mem::replace(&mut self.delivered, true) {
+            return Some(outcome);
+        }
+        // Nobody else holds the slot: skip the lock.
+        if self.shared.slot_alone() {
+            return Some(outcome);
+        }
+        self.shared.slot().complete(outcome).err()
+    }
+}
+
+impl<S: TaskShared> Drop for Delivery<S> {
+    fn drop(&mut self) {
+        if !self.delivered {
+            let _ = self.shared.slot().complete(Err(TaskError::Cancelled));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::task::Task;
+    use crate::LocalExecutor;
+    use alloc::boxed::Box;
+    use core::future::Future;
+    use core::pin::Pin;
+    use core::task::{Context, Poll};
+
+    /// A task on a cell: wakes itself once through the cell, then delivers
+    /// the number of polls it took.
+    struct Twice {
+        delivery: Delivery<Arc<TaskCell<u32>>>,
+        polls: u32,
+    }
+
+    impl Future for Twice {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            self.polls += 1;
+            if self.polls == 1 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let polls = self.polls;
+            let refused = self.delivery.deliver(Ok(polls));
+            assert_eq!(refused, None, "a handle holds the cell");
+            Poll::Ready(())
+        }
+    }
+
+    impl Task for Twice {
+        fn header(&self) -> &Header {
+            self.delivery.shared.header()
+        }
+
+        fn waker(&self) -> Waker {
+            self.delivery.shared.waker()
+        }
+    }
+
+    #[test]
+    fn t6_a_task_cell_is_its_waker_and_a_kept_one_is_harmless_after_the_end() {
+        let ex = LocalExecutor::new_manual();
+        let cell = TaskCell::<u32>::new(ex.inner.shared.clone());
+        let task = Twice {
+            delivery: Delivery::new(cell.clone()),
+            polls: 0,
+        };
+        ex.inner.spawn_boxed(Box::pin(task));
+        ex.run_until_stalled();
+        assert_eq!(cell.slot.try_take(), Some(Ok(2)), "woken through the cell");
+        assert!(ex.is_empty());
+        // A waker kept past the task's end queues nothing.
+        let kept = Waker::from(cell.clone());
+        kept.wake();
+        ex.run_until_stalled();
+        assert!(ex.is_empty());
+        assert_eq!(Arc::strong_count(&cell), 1, "the task let go of its cell");
+    }
+
+    #[test]
+    fn p7_a_delivery_dropped_first_completes_the_slot_with_cancelled() {
+        let ex = LocalExecutor::new_manual();
+        let cell = TaskCell::<u32>::new(ex.inner.shared.clone());
+        drop(Delivery::new(cell.clone()));
+        assert_eq!(cell.slot.try_take(), Some(Err(TaskError::Cancelled)));
+        // Nobody else holds a cell: the outcome comes back, unread.
+        let mut alone = Delivery::new(TaskCell::<u32>::new(ex.inner.shared.clone()));
+        assert_eq!(alone.deliver(Ok(1)), Some(Ok(1)));
+        assert_eq!(alone.deliver(Ok(2)), Some(Ok(2)), "delivered once");
+    }
+}

@@ -1,0 +1,357 @@
+//! The executor task behind a pool task: wait at the pool's gate for a
+//! place, run the user's future under the pool's timeout (counted from the
+//! start), deliver the outcome to the handle's slot, give the place back.
+//!
+//! A task created by a threaded pool's `create_task` is built here on the
+//! caller's thread and boxed once: that box travels through the inbox and
+//! becomes the executor's task as it is (no second box). Until it reaches
+//! the pool's thread it carries only `Send` data; it finds its pool there
+//! through [`PoolLink`] — a thread-local for a threaded pool's thread, an
+//! `Rc` for tasks made on the pool's own thread.
+//!
+//! # Ground rules
+//! - Everything here that touches the pool runs on the pool's thread, and
+//!   wakes the gate's wakers after its `RefCell` borrow ended.
+//! - A task counts in the pool's `live` (and `tasks`) from
+//!   [`PoolInner::spawn_task`] until it finished (its future dropped) or is
+//!   dropped; as queued until its first granted poll, as running after.
+
+use super::gate::Entry;
+use super::local::PoolInner;
+use crate::error::TaskError;
+use crate::executor::cell::{Delivery, TaskCell, TaskShared};
+use crate::executor::task::{poll_catching, report_unhandled, Header, Task};
+use crate::slab::Key;
+use crate::time::Sleep;
+use std::cell::{RefCell, UnsafeCell};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+/// How a pool task reaches its pool, on the pool's thread.
+pub(crate) trait PoolLink {
+    /// Runs `f` with the pool, if it is still there.
+    fn with<R>(&self, f: impl FnOnce(&Rc<PoolInner>) -> R) -> Option<R>;
+}
+
+impl PoolLink for Rc<PoolInner> {
+    fn with<R>(&self, f: impl FnOnce(&Rc<PoolInner>) -> R) -> Option<R> {
+        Some(f(self))
+    }
+}
+
+std::thread_local! {
+    /// The pool of the threaded pool whose thread this is.
+    static THREAD_POOL: RefCell<Option<Rc<PoolInner>>> = const { RefCell::new(None) };
+}
+
+/// The link of a task built on another thread for a threaded pool: the
+/// pool of the thread it runs on. `Send`, and no bigger than nothing.
+#[derive(Debug)]
+pub(crate) struct ThreadLink;
+
+impl PoolLink for ThreadLink {
+    fn with<R>(&self, f: impl FnOnce(&Rc<PoolInner>) -> R) -> Option<R> {
+        // Clone out of the cell, so `f` may wake (and re-enter) freely.
+        let pool = THREAD_POOL
+            .try_with(|p| p.try_borrow().ok().and_then(|p| p.clone()))
+            .ok()
+            .flatten()?;
+        Some(f(&pool))
+    }
+}
+
+/// Makes `pool` the one [`ThreadLink`] tasks of this thread find, until the
+/// guard is dropped.
+pub(crate) fn bind_thread_pool(pool: &Rc<PoolInner>) -> ThreadPoolGuard {
+    THREAD_POOL.with(|p| *p.borrow_mut() = Some(pool.clone()));
+    ThreadPoolGuard(())
+}
+
+/// See [`bind_thread_pool`].
+pub(crate) struct ThreadPoolGuard(());
+
+impl Drop for ThreadPoolGuard {
+    fn drop(&mut self) {
+        let pool = THREAD_POOL
+            .try_with(|p| p.borrow_mut().take())
+            .ok()
+            .flatten();
+        drop(pool); // after the borrow ended
+    }
+}
+
+/// A job for a threaded pool's thread: given the pool's context and pool.
+pub(crate) trait ThreadJob<C>: Send {
+    fn run(self: Box<Self>, ctx: &C, pool: &Rc<PoolInner>);
+}
+
+/// A job that builds its task on the pool's thread (`create_task_with`).
+pub(crate) struct MakeJob<M>(pub(crate) M);
+
+impl<C, M> ThreadJob<C> for MakeJob<M>
+where
+    M: FnOnce(&C, &Rc<PoolInner>) + Send,
+{
+    fn run(self: Box<Self>, ctx: &C, pool: &Rc<PoolInner>) {
+        (self.0)(ctx, pool)
+    }
+}
+
+/// Where a pool task is in its life.
+enum Stage {
+    /// Built on another thread, not yet counted by the pool.
+    Sent,
+    /// Counted by the pool (live, queued); not polled yet.
+    Adopted,
+    /// In line at the gate.
+    Waiting(Key),
+    /// Holding a place, under the deadline if the pool has a timeout
+    /// (boxed: most pools have none, and a pending task stays small).
+    Running(Option<Box<Sleep>>),
+    /// Its outcome delivered (or being dropped): counted out of the pool.
+    Finished,
+}
+
+/// The pool's bookkeeping of one task and the delivery of its outcome. Its
+/// `Drop` counts the task out of the pool, then (the `delivery` field)
+/// completes the slot with `Cancelled` if nothing was delivered.
+struct Tracker<L: PoolLink, S: TaskShared> {
+    stage: Stage,
+    link: L,
+    delivery: Delivery<S>,
+}
+
+impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
+    /// Waits for a place; once there, starts the deadline. One trip to the
+    /// pool per poll.
+    fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let ticket = match self.stage {
+            Stage::Running(_) => return Poll::Ready(()),
+            Stage::Adopted => None,
+            Stage::Waiting(key) => Some(key),
+            // Not adopted (cannot happen: the pool adopts before spawning)
+            // or finished: never go on.
+            Stage::Sent | Stage::Finished => return Poll::Pending,
+        };
+        let started = self.link.with(|p| {
+            let entry = {
+                let mut gate = p.gate.borrow_mut();
+                match ticket {
+                    None => gate.enter(cx.waker()),
+                    Some(key) => gate.poll_ticket(key, cx.waker()),
+                }
+            };
+            match entry {
+                Entry::Granted => {
+                    p.stats.dequeued(true);
+                    Ok(p.timeout
+                        .map(|t| Box::new(Sleep::after(p.driver.clone(), t))))
+                }
+                Entry::Wait(key) => Err(key),
+            }
+        });
+        match started {
+            Some(Ok(deadline)) => {
+                self.stage = Stage::Running(deadline);
+                Poll::Ready(())
+            }
+            Some(Err(key)) => {
+                self.stage = Stage::Waiting(key);
+                Poll::Pending
+            }
+            None => Poll::Pending, // the pool is gone: the executor drops us
+        }
+    }
+
+    /// `true` once the running task's deadline passed.
+    fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
+        match &mut self.stage {
+            Stage::Running(Some(deadline)) => Pin::new(&mut **deadline).poll(cx).is_ready(),
+            _ => false,
+        }
+    }
+
+    /// The task ended with `outcome` (its future is gone): it gives its
+    /// place back and counts out of the pool, and the outcome goes to the
+    /// handle — a failure nobody will read to the pool's `on_unhandled`.
+    fn finish(&mut self, outcome: Result<S::Output, TaskError>) {
+        let stage = std::mem::replace(&mut self.stage, Stage::Finished);
+        self.count_out(stage);
+        if let Some(Err(error)) = self.delivery.deliver(outcome) {
+            self.link
+                .with(|p| report_unhandled(Some(&p.owner.report), error));
+        }
+    }
+
+    /// Leaves the gate (the place or the line) and the pool's counts, as a
+    /// task that was in `stage`.
+    fn count_out(&self, stage: Stage) {
+        let (started, ticket) = match stage {
+            Stage::Sent | Stage::Finished => return, // not counted (now)
+            Stage::Adopted => (false, None),
+            Stage::Waiting(key) => (false, Some(key)),
+            Stage::Running(_) => (true, None),
+        };
+        let key = self.delivery.shared.header().key();
+        let wake = self.link.with(|p| {
+            let wake = {
+                let mut gate = p.gate.borrow_mut();
+                match ticket {
+                    _ if started => gate.release(),
+                    Some(ticket) => gate.leave(ticket),
+                    None => Vec::new(),
+                }
+            };
+            p.count_out(started, key);
+            wake
+        });
+        wake.into_iter().flatten().for_each(Waker::wake);
+    }
+}
+
+impl<L: PoolLink, S: TaskShared> Drop for Tracker<L, S> {
+    fn drop(&mut self) {
+        let stage = std::mem::replace(&mut self.stage, Stage::Finished);
+        self.count_out(stage);
+    }
+}
+
+/// See the module docs. A named future, not an `async` block, so the user's
+/// future is stored once.
+///
+/// # Pinning
+/// `future` is structurally pinned: reached only through
+/// `Pin<&mut Option<F>>` (from `UnsafeCell::get_mut`), ended in place with
+/// `Pin::set(None)`, never moved.
+/// Nothing else is pinned; there is no `Drop` impl (fields drop in order:
+/// the user's future, then the pool's bookkeeping, then the delivery that
+/// completes the slot); `PoolTask` is `Unpin` only when `F` is.
+pub(crate) struct PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
+    /// In an `UnsafeCell` (used only through the safe `get_mut`): the
+    /// executor reads the header through `&self` between polls, and under
+    /// Stacked Borrows a shared reference over a self-referential future
+    /// would invalidate the borrows it keeps into itself; bytes inside an
+    /// `UnsafeCell` are exempt.
+    future: UnsafeCell<Option<F>>,
+    /// Declared last: dropped after `future`.
+    tracker: Tracker<L, S>,
+}
+
+impl<F, L, S> PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
+    /// A task not yet counted by its pool (see [`PoolInner::spawn_task`]).
+    pub(crate) fn new(future: F, shared: S, link: L) -> Self {
+        PoolTask {
+            future: UnsafeCell::new(Some(future)),
+            tracker: Tracker {
+                stage: Stage::Sent,
+                link,
+                delivery: Delivery::new(shared),
+            },
+        }
+    }
+
+    /// The pool counted the task in.
+    pub(crate) fn adopted(&mut self) {
+        self.tracker.stage = Stage::Adopted;
+    }
+
+    /// The pool refused the task (its executor is gone).
+    pub(crate) fn refuse(mut self, error: TaskError) {
+        let _ = self.tracker.delivery.deliver(Err(error));
+    }
+}
+
+impl<F, L, S> Future for PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
+    type Output = ();
+
+    #[allow(unsafe_code)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `future` is structurally pinned and nothing else is (see
+        // the type's docs); it is never moved out, only polled in place and
+        // ended with `Pin::set`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above — a projection to the pinned field.
+        let mut future = unsafe { Pin::new_unchecked(this.future.get_mut()) };
+        if future.is_none() {
+            return Poll::Ready(()); // already delivered
+        }
+        if this.tracker.poll_start(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let Some(inner) = future.as_mut().as_pin_mut() else {
+            return Poll::Ready(());
+        };
+        let outcome = match poll_catching(inner, cx) {
+            Poll::Ready(outcome) => outcome,
+            Poll::Pending if this.tracker.timed_out(cx) => Err(TaskError::TimedOut),
+            Poll::Pending => return Poll::Pending,
+        };
+        // End the user's future here, on the pool's thread, before its
+        // handle can see the outcome.
+        future.set(None);
+        this.tracker.finish(outcome);
+        Poll::Ready(())
+    }
+}
+
+impl<F, L, S> Task for PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
+    fn header(&self) -> &Header {
+        self.tracker.delivery.shared.header()
+    }
+
+    fn waker(&self) -> Waker {
+        self.tracker.delivery.shared.waker()
+    }
+}
+
+impl<F, C> ThreadJob<C> for PoolTask<F, ThreadLink, Arc<TaskCell<F::Output>>>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn run(self: Box<Self>, _ctx: &C, pool: &Rc<PoolInner>) {
+        pool.spawn_task(self);
+    }
+}
+
+impl<F, L, S> fmt::Debug for PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stage = match self.tracker.stage {
+            Stage::Sent => "sent",
+            Stage::Adopted => "adopted",
+            Stage::Waiting(_) => "waiting",
+            Stage::Running(_) => "running",
+            Stage::Finished => "finished",
+        };
+        f.debug_struct("PoolTask").field("stage", &stage).finish()
+    }
+}
