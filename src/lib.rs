@@ -133,6 +133,7 @@ mod error;
 mod executor;
 #[cfg(feature = "std")]
 mod pool;
+mod restartable;
 mod slab;
 mod slot;
 mod sync;
@@ -147,6 +148,7 @@ pub use pool::{
     AsyncThreadedTaskPool, BlockingThreadedTaskPool, PoolStats, Spawn, TaskHandle, TaskPool,
     TaskPoolBuilder, TaskPoolSpawner, ThreadedTaskPoolBuilder,
 };
+pub use restartable::{RestartableJoin, RestartableTask};
 /// Front markers of [`ThreadedTaskPoolBuilder`].
 #[cfg(feature = "std")]
 pub mod front {
