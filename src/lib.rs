@@ -103,6 +103,10 @@
 //! # Ok::<(), concurrent_tasks::TaskError>(())
 //! ```
 //!
+//! [`RestartableTask`] sends a request and waits for its reply across
+//! reconnects: started, cancelled and restarted from any thread, completed
+//! by whoever holds a clone, timed per attempt.
+//!
 //! # Without `std`
 //!
 //! With `default-features = false` the crate is `#![no_std]` + `alloc`: the
