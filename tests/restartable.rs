@@ -460,6 +460,26 @@ fn r6_races_with_short_timeouts_still_resolve_to_one_outcome() {
     });
 }
 
+#[test]
+fn repeated_timed_out_waits_leave_one_waiter_behind() {
+    let ex = LocalExecutor::new_manual();
+    let task = counted::<u8>(&Arc::new(AtomicUsize::new(0)));
+    task.start_in(&ex);
+    let waiter = task.clone(); // from a thread that does not run the attempts
+    std::thread::spawn(move || {
+        for _ in 0..5 {
+            assert_eq!(waiter.wait_timeout(MS), None);
+            assert_eq!(waiter.wait_timeout(Duration::ZERO), None);
+        }
+    })
+    .join()
+    .unwrap();
+    let shown = format!("{task:?}");
+    assert!(shown.contains("awaiters: 1"), "{shown}");
+    task.set_result(2);
+    assert_eq!(task.wait_timeout(MS), Some(Ok(2)));
+}
+
 // === Errors instead of panics or hangs ===
 
 #[test]

@@ -332,7 +332,7 @@ impl<T: Clone + Send + 'static> RestartableTask<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn wait(&self) -> Result<T, TaskError> {
-        if let Some(outcome) = self.poll_now() {
+        if let Some(outcome) = self.shared.peek() {
             return outcome;
         }
         self.shared.check_not_driver_thread()?;
@@ -355,7 +355,7 @@ impl<T: Clone + Send + 'static> RestartableTask<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<T, TaskError>> {
-        if let Some(outcome) = self.poll_now() {
+        if let Some(outcome) = self.shared.peek() {
             return Some(outcome);
         }
         if timeout.is_zero() {
@@ -367,17 +367,6 @@ impl<T: Clone + Send + 'static> RestartableTask<T> {
         self.shared
             .slot
             .wait_with(Some(timeout), |cx| self.shared.poll_join(cx))
-    }
-
-    /// The outcome if it is known now (without registering a waiter).
-    #[cfg(feature = "std")]
-    fn poll_now(&self) -> Option<Result<T, TaskError>> {
-        let waker = waker_fn::waker_fn(|| {});
-        let mut cx = Context::from_waker(&waker);
-        match self.shared.poll_join(&mut cx) {
-            Poll::Ready(outcome) => Some(outcome),
-            Poll::Pending => None,
-        }
     }
 }
 

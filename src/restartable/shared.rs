@@ -264,6 +264,25 @@ impl<T> Shared<T> {
     where
         T: Clone,
     {
+        self.look(Some(cx.waker()))
+    }
+
+    /// The outcome if it is known now; registers no waiter.
+    #[cfg(feature = "std")]
+    pub(super) fn peek(&self) -> Option<Result<T, TaskError>>
+    where
+        T: Clone,
+    {
+        match self.look(None) {
+            Poll::Ready(outcome) => Some(outcome),
+            Poll::Pending => None,
+        }
+    }
+
+    fn look(&self, waiter: Option<&Waker>) -> Poll<Result<T, TaskError>>
+    where
+        T: Clone,
+    {
         let (poll, waker) = self.slot.with(|ctl, out| {
             let waker = ctl.settle(out);
             let poll = if let Some(outcome) = out.peek() {
@@ -271,7 +290,9 @@ impl<T> Shared<T> {
             } else if ctl.state.phase() == Phase::Idle {
                 Poll::Ready(Err(TaskError::NotStarted))
             } else {
-                out.register(cx.waker());
+                if let Some(waiter) = waiter {
+                    out.register(waiter);
+                }
                 Poll::Pending
             };
             (poll, waker)
