@@ -128,6 +128,10 @@
 //! assert!(beats.get() >= 2);
 //! ```
 //!
+//! [`RestartableTask`] sends a request and waits for its reply across
+//! reconnects: started, cancelled and restarted from any thread, completed
+//! by whoever holds a clone, timed per attempt.
+//!
 //! # Without `std`
 //!
 //! With `default-features = false` the crate is `#![no_std]` + `alloc`: the
@@ -163,6 +167,7 @@ mod executor;
 mod periodic;
 #[cfg(feature = "std")]
 mod pool;
+mod restartable;
 mod slab;
 mod slot;
 mod sync;
@@ -182,6 +187,7 @@ pub use pool::{
     AsyncThreadedTaskPool, BlockingThreadedTaskPool, PoolStats, Spawn, TaskHandle, TaskPool,
     TaskPoolBuilder, TaskPoolSpawner, ThreadedTaskPoolBuilder,
 };
+pub use restartable::{RestartableJoin, RestartableTask};
 /// Front markers of [`ThreadedTaskPoolBuilder`].
 #[cfg(feature = "std")]
 pub mod front {

@@ -12,6 +12,10 @@
 //! - Registering a waiter and checking the state happen under one lock
 //!   acquisition, so a completion can never fall between them (no lost wake).
 //! - The first completion wins; later ones hand their value back.
+//! - A slot may carry a companion state `X` (default `()`) under the same
+//!   lock, for handles whose state machine must change together with the
+//!   outcome (a restartable task). [`Slot::with`] runs a closure under the
+//!   lock with both at hand and wakes what it completed after releasing it.
 
 use crate::error::TaskError;
 use crate::sync::Mutex;
@@ -81,15 +85,18 @@ impl Waiters {
     }
 }
 
-struct Inner<T> {
+struct Inner<T, X> {
     state: SlotState<T>,
     waiters: Waiters,
+    /// The companion state (see the ground rules).
+    extra: X,
 }
 
 /// A task's outcome, shared between the side that produces it and the
-/// handles that wait for it.
-pub(crate) struct Slot<T> {
-    inner: Mutex<Inner<T>>,
+/// handles that wait for it; optionally with a companion state `X` under the
+/// same lock.
+pub(crate) struct Slot<T, X = ()> {
+    inner: Mutex<Inner<T, X>>,
     /// Set once an outcome is stored: `is_complete` without the lock (a
     /// waiter spinning on it does not contend with the completer).
     filled: AtomicBool,
@@ -97,10 +104,18 @@ pub(crate) struct Slot<T> {
 
 impl<T> Slot<T> {
     pub(crate) const fn new() -> Self {
+        Self::with_extra(())
+    }
+}
+
+impl<T, X> Slot<T, X> {
+    /// An empty slot with `extra` as its companion state.
+    pub(crate) const fn with_extra(extra: X) -> Self {
         Slot {
             inner: Mutex::new(Inner {
                 state: SlotState::Empty,
                 waiters: Waiters::None,
+                extra,
             }),
             filled: AtomicBool::new(false),
         }
@@ -185,7 +200,7 @@ impl<T> Slot<T> {
 
 #[cfg(feature = "std")]
 #[cfg_attr(not(test), allow(dead_code))] // the pools' blocking `wait` (next issue)
-impl<T> Slot<T> {
+impl<T, X> Slot<T, X> {
     /// Blocks the calling thread until the outcome is there or `timeout`
     /// passes (`None`: no limit), then takes it.
     pub(crate) fn wait_take(
@@ -226,7 +241,167 @@ impl<T> Slot<T> {
     }
 }
 
-impl<T> fmt::Debug for Slot<T> {
+// === impl Slot: companion state ===
+
+/// The outcome side of a locked slot, handed to [`Slot::with`]'s closure
+/// next to the companion state. What it completes is woken after the lock is
+/// released.
+pub(crate) struct Outcome<'a, T> {
+    state: &'a mut SlotState<T>,
+    waiters: &'a mut Waiters,
+    filled: &'a AtomicBool,
+    /// Waiters taken out by `complete`, woken once the lock is released.
+    woken: Waiters,
+}
+
+impl<T> Outcome<'_, T> {
+    /// The stored outcome, if there is one and it was not taken.
+    pub(crate) fn peek(&self) -> Option<&Result<T, TaskError>> {
+        match &*self.state {
+            SlotState::Full(outcome) => Some(outcome),
+            _ => None,
+        }
+    }
+
+    /// `true` once an outcome was stored (taken or not).
+    pub(crate) fn is_complete(&self) -> bool {
+        matches!(self.state, SlotState::Full(_) | SlotState::Taken)
+    }
+
+    /// Stores the outcome; every waiter is woken when the lock is released.
+    /// Refused (handed back) when the slot is not empty, as in
+    /// [`Slot::complete`].
+    pub(crate) fn complete(
+        &mut self,
+        outcome: Result<T, TaskError>,
+    ) -> Result<(), Result<T, TaskError>> {
+        if !matches!(self.state, SlotState::Empty) {
+            return Err(outcome);
+        }
+        *self.state = SlotState::Full(outcome);
+        self.filled.store(true, Ordering::Release);
+        self.woken = core::mem::take(self.waiters);
+        Ok(())
+    }
+
+    /// Registers `waker` to be woken at completion (stored once per task).
+    pub(crate) fn register(&mut self, waker: &Waker) {
+        self.waiters.register(waker);
+    }
+
+    /// Number of registered waiters.
+    pub(crate) fn waiters(&self) -> usize {
+        self.waiters.len()
+    }
+}
+
+impl<T, X> Slot<T, X> {
+    /// Runs `f` under the lock with the companion state and the outcome at
+    /// hand, then — with the lock released — wakes the waiters of an outcome
+    /// `f` stored. `f` must not call back into this slot (it would deadlock)
+    /// and should not run user code (wakers, drops of user values: return
+    /// them and let the caller drop or wake them).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut X, &mut Outcome<'_, T>) -> R) -> R {
+        let (result, woken) = {
+            let mut guard = self.inner.lock();
+            let inner = &mut *guard;
+            let mut outcome = Outcome {
+                state: &mut inner.state,
+                waiters: &mut inner.waiters,
+                filled: &self.filled,
+                woken: Waiters::None,
+            };
+            let result = f(&mut inner.extra, &mut outcome);
+            (result, outcome.woken)
+        };
+        woken.wake_all();
+        result
+    }
+
+    /// Like [`with`](Self::with), but `None` instead of waiting when the lock
+    /// is held elsewhere (for `Debug`, which must never block).
+    pub(crate) fn try_with<R>(
+        &self,
+        f: impl FnOnce(&mut X, &mut Outcome<'_, T>) -> R,
+    ) -> Option<R> {
+        let (result, woken) = {
+            let mut guard = self.inner.try_lock()?;
+            let inner = &mut *guard;
+            let mut outcome = Outcome {
+                state: &mut inner.state,
+                waiters: &mut inner.waiters,
+                filled: &self.filled,
+                woken: Waiters::None,
+            };
+            let result = f(&mut inner.extra, &mut outcome);
+            (result, outcome.woken)
+        };
+        woken.wake_all();
+        Some(result)
+    }
+}
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// One unpark waker per thread, reused by every blocking wait: a wait
+    /// that times out again and again re-registers the same waker, which the
+    /// waiters list stores once, instead of piling up a new one each time.
+    static PARK_WAKER: Waker = {
+        let thread = std::thread::current();
+        waker_fn::waker_fn(move || thread.unpark())
+    };
+}
+
+#[cfg(feature = "std")]
+impl<T, X> Slot<T, X> {
+    /// Blocks the calling thread until `poll` is ready or `timeout` passes
+    /// (`None`: no limit; `Some(ZERO)`: poll once). `poll` is the caller's
+    /// poll function over this slot (it registers the waker it is given,
+    /// through [`with`](Self::with)); the wait spins briefly on
+    /// [`is_complete`](Self::is_complete) before parking.
+    pub(crate) fn wait_with<R>(
+        &self,
+        timeout: Option<std::time::Duration>,
+        mut poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
+    ) -> Option<R> {
+        use std::time::Instant;
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let waker = PARK_WAKER.try_with(Waker::clone).unwrap_or_else(|_| {
+            let thread = std::thread::current();
+            waker_fn::waker_fn(move || thread.unpark())
+        });
+        let mut cx = Context::from_waker(&waker);
+        if let Poll::Ready(r) = poll(&mut cx) {
+            return Some(r);
+        }
+        if timeout == Some(std::time::Duration::ZERO) {
+            return None;
+        }
+        // The outcome is often microseconds away: spin briefly before parking.
+        crate::sync::backoff::spin_until(|| self.is_complete());
+        loop {
+            if let Poll::Ready(r) = poll(&mut cx) {
+                return Some(r);
+            }
+            match deadline {
+                None => std::thread::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        // One last look: the outcome may have just arrived.
+                        return match poll(&mut cx) {
+                            Poll::Ready(r) => Some(r),
+                            Poll::Pending => None,
+                        };
+                    }
+                    std::thread::park_timeout(deadline - now);
+                }
+            }
+        }
+    }
+}
+
+impl<T, X> fmt::Debug for Slot<T, X> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.inner.try_lock() {
             Some(inner) => {
@@ -370,6 +545,105 @@ mod tests {
             assert!(outcomes
                 .iter()
                 .all(|o| matches!(o, Ok(_) | Err(TaskError::AlreadyTaken))));
+        }
+    }
+
+    /// A poll function over a `Slot<u8, u32>` that counts its polls in the
+    /// companion state and clones the outcome.
+    fn poll_counting(slot: &Slot<u8, u32>, cx: &mut Context<'_>) -> Poll<Result<u8, TaskError>> {
+        slot.with(|polls, out| {
+            *polls += 1;
+            match out.peek() {
+                Some(outcome) => Poll::Ready(outcome.clone()),
+                None => {
+                    out.register(cx.waker());
+                    Poll::Pending
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn with_changes_companion_and_outcome_together_and_wakes_after_unlock() {
+        let slot: Arc<Slot<u8, u32>> = Arc::new(Slot::with_extra(0));
+        // The waker re-enters the slot: it would deadlock if woken under the lock.
+        let seen = Arc::new(AtomicUsize::new(usize::MAX));
+        let waker = {
+            let (slot, seen) = (slot.clone(), seen.clone());
+            waker_fn::waker_fn(move || {
+                let extra = slot.with(|extra, out| {
+                    assert!(out.is_complete());
+                    *extra
+                });
+                seen.store(extra as usize, Ordering::SeqCst);
+            })
+        };
+        let mut cx = Context::from_waker(&waker);
+        assert!(poll_counting(&slot, &mut cx).is_pending());
+        assert_eq!(slot.with(|_, out| out.waiters()), 1);
+        let refused = slot.with(|extra, out| {
+            *extra = 7;
+            assert_eq!(out.complete(Ok(1)), Ok(()));
+            assert_eq!(out.peek(), Some(&Ok(1)));
+            out.complete(Ok(2))
+        });
+        assert_eq!(refused, Err(Ok(2)), "first completion wins");
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            7,
+            "woken once, after the unlock"
+        );
+        assert!(slot.is_complete());
+        // Peeking does not take: every poll gets the outcome.
+        assert_eq!(poll_counting(&slot, &mut cx), Poll::Ready(Ok(1)));
+        assert_eq!(poll_counting(&slot, &mut cx), Poll::Ready(Ok(1)));
+        assert_eq!(slot.complete(Ok(3)), Err(Ok(3)));
+        assert_eq!(slot.with(|extra, _| *extra), 9, "7 + two polls");
+    }
+
+    #[test]
+    fn try_with_gives_up_while_the_lock_is_held() {
+        let slot: Slot<u8, u32> = Slot::with_extra(5);
+        assert_eq!(slot.try_with(|extra, _| *extra), Some(5));
+        let inside = slot.with(|_, _| slot.try_with(|extra, _| *extra));
+        assert_eq!(inside, None);
+        assert_eq!(
+            slot.try_take(),
+            None,
+            "the taking methods work with a companion"
+        );
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn wait_with_returns_what_another_thread_completes() {
+        let slot: Arc<Slot<u8, u32>> = Arc::new(Slot::with_extra(0));
+        let s = slot.clone();
+        let t = std::thread::spawn(move || s.complete(Ok(4)));
+        let got = slot.wait_with(None, |cx| poll_counting(&slot, cx));
+        assert_eq!(got, Some(Ok(4)));
+        t.join().unwrap().unwrap();
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn wait_with_times_out_and_repeated_waits_register_one_waker() {
+        let slot: Slot<u8, u32> = Slot::with_extra(0);
+        assert_eq!(
+            slot.wait_with(Some(std::time::Duration::ZERO), |cx| poll_counting(
+                &slot, cx
+            )),
+            None
+        );
+        assert_eq!(slot.with(|polls, _| *polls), 1, "ZERO polls once");
+        for _ in 0..3 {
+            let got = slot.wait_with(Some(std::time::Duration::from_millis(1)), |cx| {
+                poll_counting(&slot, cx)
+            });
+            assert_eq!(got, None);
+        }
+        if !cfg!(miri) {
+            assert_eq!(slot.waiter_count(), 1, "the thread's waker is reused");
         }
     }
 }

@@ -292,6 +292,11 @@ impl LocalExecutor {
         self.inner.driver.clock()
     }
 
+    /// This executor's timer driver (its clock and wheel).
+    pub(crate) fn timer_driver(&self) -> &Arc<TimerDriver> {
+        &self.inner.driver
+    }
+
     #[cfg(feature = "std")]
     pub(crate) fn inner(&self) -> &Rc<Inner> {
         &self.inner
