@@ -178,6 +178,23 @@ impl<T, X> Slot<T, X> {
         }
     }
 
+    /// A clone of the outcome, leaving it in place for other readers; else
+    /// registers `cx`'s waker. (A taken outcome reads as `AlreadyTaken`.)
+    pub(crate) fn poll_clone(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>>
+    where
+        T: Clone,
+    {
+        let mut inner = self.inner.lock();
+        match &inner.state {
+            SlotState::Full(outcome) => Poll::Ready(outcome.clone()),
+            SlotState::Taken | SlotState::Detached => Poll::Ready(Err(TaskError::AlreadyTaken)),
+            SlotState::Empty => {
+                inner.waiters.register(cx.waker());
+                Poll::Pending
+            }
+        }
+    }
+
     /// Takes the outcome if there is one, without waiting.
     pub(crate) fn try_take(&self) -> Option<Result<T, TaskError>> {
         let mut inner = self.inner.lock();
@@ -485,6 +502,29 @@ mod tests {
         slot.complete(Err(TaskError::TimedOut)).unwrap();
         assert_eq!(slot.detach(), Some(Err(TaskError::TimedOut)));
         assert_eq!(slot.detach(), None, "handed back once");
+    }
+
+    #[test]
+    fn poll_clone_gives_every_reader_the_outcome_and_wakes_waiting_ones() {
+        let slot = Slot::new();
+        let (w, woken) = counting_waker();
+        let mut cx = Context::from_waker(&w);
+        assert!(slot.poll_clone(&mut cx).is_pending());
+        slot.complete(Ok(alloc::string::String::from("hit")))
+            .unwrap();
+        assert_eq!(woken.load(Ordering::SeqCst), 1);
+        for _ in 0..3 {
+            assert_eq!(slot.poll_clone(&mut cx), Poll::Ready(Ok("hit".into())));
+        }
+        assert_eq!(
+            slot.try_take(),
+            Some(Ok("hit".into())),
+            "still there to take"
+        );
+        assert_eq!(
+            slot.poll_clone(&mut cx),
+            Poll::Ready(Err(TaskError::AlreadyTaken))
+        );
     }
 
     #[test]

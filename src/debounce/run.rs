@@ -2,17 +2,12 @@
 //! caller that waits for it (each gets a clone), and `Until`, the end of a
 //! window or a deadline that may be "never".
 //!
-//! # Ground rules
-//! - `outcome` is set once, under the lock; the waiters are taken out under
-//!   the lock and woken after it is released.
-//! - A waiter registers and checks the outcome under one lock acquisition, so
-//!   a completion cannot fall between the two (no lost wake).
+//! A run is the crate's completion slot ([`Slot`]): set once, its waiters
+//! woken outside the lock, each reader given a clone.
 
 use crate::error::TaskError;
-use crate::slot::Waiters;
-use crate::sync::Mutex;
+use crate::slot::Slot;
 use alloc::sync::Arc;
-use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -39,53 +34,14 @@ impl Until {
     }
 }
 
-struct RunState<T> {
-    outcome: Option<Result<T, TaskError>>,
-    waiters: Waiters,
-}
-
 /// The outcome of one run of `f`: `Ok(output)`, `Err(Panicked(message))`, or
-/// `Err(Cancelled)` when the executor running it went away first.
-pub(crate) struct Run<T> {
-    state: Mutex<RunState<T>>,
-}
+/// `Err(Cancelled)` when the executor running it went away first. It is the
+/// crate's completion slot; every caller reads a clone of the outcome.
+pub(crate) type Run<T> = Slot<T>;
 
-impl<T> Run<T> {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(Run {
-            state: Mutex::new(RunState {
-                outcome: None,
-                waiters: Waiters::None,
-            }),
-        })
-    }
-
-    /// Stores the outcome (the first one wins) and wakes every waiter.
-    pub(crate) fn complete(&self, outcome: Result<T, TaskError>) {
-        let waiters = {
-            let mut state = self.state.lock();
-            if state.outcome.is_some() {
-                return;
-            }
-            state.outcome = Some(outcome);
-            core::mem::take(&mut state.waiters)
-        };
-        waiters.wake_all();
-    }
-}
-
-impl<T: Clone> Run<T> {
-    /// A clone of the outcome, or `Pending` (and a wake when it comes).
-    fn poll_clone(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
-        let mut state = self.state.lock();
-        match &state.outcome {
-            Some(outcome) => Poll::Ready(outcome.clone()),
-            None => {
-                state.waiters.register(cx.waker());
-                Poll::Pending
-            }
-        }
-    }
+/// A new, empty run.
+pub(crate) fn new_run<T>() -> Arc<Run<T>> {
+    Arc::new(Slot::new())
 }
 
 /// Waits for a [`Run`]'s outcome. Dropping it leaves the run alone.
@@ -96,18 +52,5 @@ impl<T: Clone> Future for Join<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         self.0.poll_clone(cx)
-    }
-}
-
-impl<T> fmt::Debug for Run<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("Run");
-        match self.state.try_lock() {
-            Some(state) => d
-                .field("done", &state.outcome.is_some())
-                .field("waiters", &state.waiters.len()),
-            None => d.field("state", &"<locked>"),
-        };
-        d.finish()
     }
 }

@@ -24,7 +24,7 @@
 //!   counts once), `finished` the runs completed or cancelled: `flush` waits
 //!   for `finished` to reach the `committed` it saw.
 
-use super::run::{Run, Until};
+use super::run::{new_run, Run, Until};
 use crate::error::TaskError;
 use crate::executor::current::with_current;
 use crate::slot::Waiters;
@@ -174,7 +174,7 @@ impl<A: 'static, T: 'static> Core<A, T> {
 
     /// Commits a run that starts at once with `arg`.
     pub(crate) fn commit_start(&self, state: &mut State<A, T>, arg: A) -> Arc<Run<T>> {
-        let run = Run::new();
+        let run = new_run();
         state.starting = Some((arg, run.clone()));
         state.running = true;
         state.committed += 1;
@@ -189,7 +189,7 @@ impl<A: 'static, T: 'static> Core<A, T> {
         deadline: Until,
         extendable: bool,
     ) -> Arc<Run<T>> {
-        let run = Run::new();
+        let run = new_run();
         state.pending = Some(Pending {
             arg,
             deadline,
@@ -320,7 +320,7 @@ async fn work<A: 'static, T: 'static>(core: Arc<Core<A, T>>) {
         guard.current = Some(run.clone());
         let outcome = run_catching(&core.f, arg).await;
         guard.current = None;
-        run.complete(outcome);
+        let _ = run.complete(outcome); // the first outcome wins
         let flushers = core.finish_run(&mut core.state.lock());
         flushers.wake_all();
     }
@@ -369,7 +369,7 @@ impl<A: 'static, T: 'static> Drop for WorkerGuard<A, T> {
             }
         };
         if let Some(run) = current {
-            run.complete(Err(TaskError::Cancelled));
+            let _ = run.complete(Err(TaskError::Cancelled));
         }
         flushers.wake_all();
     }
