@@ -6,7 +6,7 @@
 //! is the Rust re-imagining of the Python library `concurrent_tasks`, whose
 //! task pools (on the current executor, or on a thread of their own with a
 //! blocking and an async front) are built on this foundation, as are its
-//! background, periodic and on-time tasks.
+//! background, restartable, periodic and on-time tasks and its debouncers.
 //!
 //! # The model, step by step
 //!
@@ -130,7 +130,8 @@
 //!
 //! [`RestartableTask`] sends a request and waits for its reply across
 //! reconnects: started, cancelled and restarted from any thread, completed
-//! by whoever holds a clone, timed per attempt.
+//! by whoever holds a clone, timed per attempt. [`Debouncer`] and
+//! [`AsyncDebouncer`] coalesce bursts of calls into one run of a function.
 //!
 //! # Without `std`
 //!

@@ -34,6 +34,7 @@ pub(crate) enum SlotState<T> {
     Taken,
     /// The handle is gone: an outcome arriving now is refused (handed back
     /// to the completer, which may report it).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // pool handles detach
     Detached,
 }
 
@@ -147,6 +148,7 @@ impl<T, X> Slot<T, X> {
 
     /// Says the handle is gone. Returns the outcome if one was stored and
     /// never read; an outcome arriving later is refused by `complete`.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // pool handles
     pub(crate) fn detach(&self) -> Option<Result<T, TaskError>> {
         let mut inner = self.inner.lock();
         inner.waiters = Waiters::None;
@@ -180,6 +182,7 @@ impl<T, X> Slot<T, X> {
 
     /// A clone of the outcome, leaving it in place for other readers; else
     /// registers `cx`'s waker. (A taken outcome reads as `AlreadyTaken`.)
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // debouncers
     pub(crate) fn poll_clone(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>>
     where
         T: Clone,

@@ -33,7 +33,6 @@ pub use join::JoinHandle;
 pub use yield_now::{yield_now, YieldNow};
 
 use crate::slab::{Key, Slab};
-use crate::slot::Slot;
 use crate::time::clock::{Clock, ClockKind};
 use crate::time::driver::TimerDriver;
 use crate::time::Sleep;
@@ -48,7 +47,7 @@ use core::future::Future;
 
 use core::task::{Context, Waker};
 use core::time::Duration;
-use task::{Header, PollAction, Shared, TaskRun};
+use task::{PollAction, Shared, TaskRun};
 
 /// A single-thread executor with its own timer wheel.
 ///
@@ -345,29 +344,8 @@ impl Inner {
         JoinHandle::new(cell::TaskRef::Split(shared))
     }
 
-    /// Spawns `future` as the task of a header and slot made beforehand
-    /// (possibly on another thread, see [`Header`]); `map` turns its output
-    /// into the slot's outcome; failures after the handle is gone go to
-    /// `report`.
-    #[allow(dead_code)] // kept for the task primitives being built on it
-    pub(crate) fn spawn_prepared<F, T, M>(
-        &self,
-        header: Arc<Header>,
-        slot: Arc<Slot<T>>,
-        future: F,
-        map: M,
-        report: Option<task::Reporter>,
-    ) where
-        F: Future + 'static,
-        T: 'static,
-        M: FnOnce(F::Output) -> Result<T, crate::TaskError> + 'static,
-    {
-        let shared = cell::Split { header, slot };
-        self.spawn_boxed(Box::pin(task::deliver_to(future, shared, map, report)));
-    }
-
     /// Spawns a task boxed already (possibly built on another thread, see
-    /// [`Header`]): it delivers its own outcome. Returns its key.
+    /// `Header`): it delivers its own outcome. Returns its key.
     pub(crate) fn spawn_boxed(&self, task: TaskRun) -> Key {
         let header = task.header();
         debug_assert!(Arc::ptr_eq(&header.shared, &self.shared));

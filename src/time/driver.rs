@@ -279,6 +279,7 @@ impl TimerDriver {
 
     /// When the next timer needs attention, in nanoseconds (may be at or
     /// before now: then fire before parking).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // parking needs std
     fn next_deadline_of(state: &State) -> Option<u64> {
         let soon = state.soon.peek().map(|s| s.deadline);
         // A wheel tick T holds deadlines in (T-1 ms, T ms]: start looking at
