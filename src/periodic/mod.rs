@@ -199,6 +199,10 @@ impl<F> PeriodicTask<F> {
     /// running schedule is cancelled first. `f` and its futures must be
     /// `Send`.
     ///
+    /// The schedule never ends by itself, and stopping a pool waits for its
+    /// tasks: cancel the schedule (or drop the task) before `stop`, or start
+    /// it on a `daemon(true)` pool, whose `stop` cancels what runs.
+    ///
     /// ```
     /// use concurrent_tasks::{BlockingThreadedTaskPool, PeriodicTask};
     /// use std::sync::mpsc;

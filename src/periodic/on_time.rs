@@ -316,6 +316,10 @@ impl<F> OnTimePeriodicTask<F> {
     /// Starts the schedule on a pool (any [`Spawn`]), from any thread; a
     /// running one is cancelled first. `f` and its futures must be `Send`.
     ///
+    /// Stopping a pool waits for its tasks: a repeating schedule keeps it
+    /// from stopping until cancelled (or the task dropped), unless the pool
+    /// is a `daemon(true)` one.
+    ///
     /// ```
     /// use concurrent_tasks::{BlockingThreadedTaskPool, OnTimePeriodicTask};
     /// use std::time::{Duration, SystemTime};
