@@ -322,18 +322,7 @@ impl<T, X> Slot<T, X> {
     /// and should not run user code (wakers, drops of user values: return
     /// them and let the caller drop or wake them).
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut X, &mut Outcome<'_, T>) -> R) -> R {
-        let (result, woken) = {
-            let mut guard = self.inner.lock();
-            let inner = &mut *guard;
-            let mut outcome = Outcome {
-                state: &mut inner.state,
-                waiters: &mut inner.waiters,
-                filled: &self.filled,
-                woken: Waiters::None,
-            };
-            let result = f(&mut inner.extra, &mut outcome);
-            (result, outcome.woken)
-        };
+        let (result, woken) = self.run_locked(&mut *self.inner.lock(), f);
         woken.wake_all();
         result
     }
@@ -344,20 +333,26 @@ impl<T, X> Slot<T, X> {
         &self,
         f: impl FnOnce(&mut X, &mut Outcome<'_, T>) -> R,
     ) -> Option<R> {
-        let (result, woken) = {
-            let mut guard = self.inner.try_lock()?;
-            let inner = &mut *guard;
-            let mut outcome = Outcome {
-                state: &mut inner.state,
-                waiters: &mut inner.waiters,
-                filled: &self.filled,
-                woken: Waiters::None,
-            };
-            let result = f(&mut inner.extra, &mut outcome);
-            (result, outcome.woken)
-        };
+        let (result, woken) = self.run_locked(&mut *self.inner.try_lock()?, f);
         woken.wake_all();
         Some(result)
+    }
+
+    /// Runs `f` over the locked state; returns its result and the waiters
+    /// to wake once the lock is released.
+    fn run_locked<R>(
+        &self,
+        inner: &mut Inner<T, X>,
+        f: impl FnOnce(&mut X, &mut Outcome<'_, T>) -> R,
+    ) -> (R, Waiters) {
+        let mut outcome = Outcome {
+            state: &mut inner.state,
+            waiters: &mut inner.waiters,
+            filled: &self.filled,
+            woken: Waiters::None,
+        };
+        let result = f(&mut inner.extra, &mut outcome);
+        (result, outcome.woken)
     }
 }
 
