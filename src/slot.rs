@@ -21,7 +21,7 @@ use crate::error::TaskError;
 use crate::sync::Mutex;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use core::task::{Context, Poll, Waker};
 
 /// Where a slot's outcome is.
@@ -101,6 +101,9 @@ pub(crate) struct Slot<T, X = ()> {
     /// Set once an outcome is stored: `is_complete` without the lock (a
     /// waiter spinning on it does not contend with the completer).
     filled: AtomicBool,
+    /// Handles that detach the slot when dropped (see `drop_handle`); 1 at
+    /// first. Sits in the padding after `filled`: no extra space.
+    handles: AtomicU8,
 }
 
 impl<T> Slot<T> {
@@ -119,6 +122,7 @@ impl<T, X> Slot<T, X> {
                 extra,
             }),
             filled: AtomicBool::new(false),
+            handles: AtomicU8::new(1),
         }
     }
 
@@ -144,6 +148,24 @@ impl<T, X> Slot<T, X> {
     /// `true` once an outcome was stored (taken or not).
     pub(crate) fn is_complete(&self) -> bool {
         self.filled.load(Ordering::Acquire)
+    }
+
+    /// Counts one more handle that will call [`drop_handle`](Self::drop_handle).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // pool handles
+    pub(crate) fn add_handle(&self) {
+        let before = self.handles.fetch_add(1, Ordering::Relaxed);
+        debug_assert!(before < u8::MAX, "a slot has at most a few handles");
+    }
+
+    /// A handle is gone: the last one detaches the slot (see
+    /// [`detach`](Self::detach), whose unread outcome it returns).
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // pool handles
+    pub(crate) fn drop_handle(&self) -> Option<Result<T, TaskError>> {
+        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.detach()
+        } else {
+            None
+        }
     }
 
     /// Says the handle is gone. Returns the outcome if one was stored and
@@ -522,6 +544,19 @@ mod tests {
         assert_eq!(
             slot.poll_clone(&mut cx),
             Poll::Ready(Err(TaskError::AlreadyTaken))
+        );
+    }
+
+    #[test]
+    fn the_last_of_several_handles_detaches_the_slot() {
+        let slot: Slot<u8> = Slot::new();
+        slot.add_handle();
+        slot.complete(Err(TaskError::TimedOut)).unwrap();
+        assert_eq!(slot.drop_handle(), None, "another handle still reads it");
+        assert_eq!(
+            slot.drop_handle(),
+            Some(Err(TaskError::TimedOut)),
+            "the last one hands back the unread outcome"
         );
     }
 

@@ -198,6 +198,29 @@ fn b3_an_unread_panic_on_a_pool_is_reported_once_when_the_task_is_dropped() {
 }
 
 #[test]
+fn b3_an_unread_panic_is_reported_by_whichever_handle_goes_last() {
+    within(LONG, || {
+        let unhandled = Unhandled::default();
+        let pool = BlockingThreadedTaskPool::builder()
+            .on_unhandled(unhandled.hook())
+            .start()
+            .unwrap();
+        let mut task = BackgroundTask::new(|| async { panic!("lost") });
+        let shared = task.start_on(&pool).unwrap();
+        common::wait_until("the attempt to fail", || shared.is_finished());
+        drop(task); // cancelling a finished attempt changes nothing
+        assert_eq!(
+            unhandled.take(),
+            vec![],
+            "the caller's handle can still read it"
+        );
+        drop(shared);
+        assert_eq!(unhandled.take(), vec![TaskError::Panicked("lost".into())]);
+        pool.stop().unwrap();
+    });
+}
+
+#[test]
 fn b4_many_background_tasks_run_concurrently() {
     let clock = ManualClock::new();
     let ex = LocalExecutor::with_clock(clock.clone());

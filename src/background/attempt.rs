@@ -15,7 +15,7 @@ use core::fmt;
 use core::future::Future;
 
 /// The handle kept on an attempt: from the current executor, or from a pool
-/// (whose handle, when dropped, hands unread failures to the pool's
+/// (whose last handle, when dropped, hands an unread failure to the pool's
 /// `on_unhandled` hook).
 enum Handle<T> {
     Local(JoinHandle<T>),
@@ -95,9 +95,9 @@ impl<T> Attempt<T> {
     }
 
     /// Starts `make()` as the new attempt on `pool`. The previous attempt is
-    /// cancelled even when the pool refuses the new one. The kept handle is
-    /// the original (it reports unread failures when dropped); the caller
-    /// gets a share.
+    /// cancelled even when the pool refuses the new one. The caller gets a
+    /// share of the kept handle; whichever of the two is dropped last
+    /// detaches the task (and reports an unread failure).
     #[cfg(feature = "std")]
     pub(crate) fn start_on<S, Fut>(
         &mut self,

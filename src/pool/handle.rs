@@ -71,9 +71,6 @@ pub struct TaskHandle<T> {
     /// `None` once a blocking `wait` took the outcome: the drop has nothing
     /// to detach or report. (An `Option` of an `Arc` costs no space.)
     owner: Option<Arc<PoolOwner>>,
-    /// `false` for a handle shared with a background task, which keeps the
-    /// original: only the original detaches the outcome when dropped.
-    detaches: bool,
 }
 
 impl<T> TaskHandle<T> {
@@ -81,17 +78,17 @@ impl<T> TaskHandle<T> {
         TaskHandle {
             join,
             owner: Some(owner),
-            detaches: true,
         }
     }
 
-    /// A second handle on the same task that does not detach it when
-    /// dropped: the original stays responsible for unread failures.
+    /// A second handle on the same task (a background task keeps one). The
+    /// task is detached, and an unread failure reported, when the last of
+    /// them is dropped.
     pub(crate) fn share(&self) -> Self {
+        self.join.slot().add_handle();
         TaskHandle {
             join: self.join.share(),
             owner: self.owner.clone(),
-            detaches: false,
         }
     }
 
@@ -158,10 +155,10 @@ impl<T> Future for TaskHandle<T> {
 
 impl<T> Drop for TaskHandle<T> {
     fn drop(&mut self) {
-        let Some(owner) = self.owner.as_ref().filter(|_| self.detaches) else {
+        let Some(owner) = &self.owner else {
             return;
         };
-        if let Some(Err(error)) = self.join.slot().detach() {
+        if let Some(Err(error)) = self.join.slot().drop_handle() {
             report_unhandled(Some(&owner.report), error);
         }
     }
