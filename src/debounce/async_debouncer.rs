@@ -2,8 +2,9 @@
 //! whether the call was debounced.
 
 use super::run::Until;
-use super::shared::{box_fn, current_now, Core, WindowFrom};
+use super::shared::{box_fn, Core, WindowFrom};
 use crate::error::TaskError;
+use crate::time::try_now;
 use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
@@ -195,7 +196,7 @@ impl<A: 'static> AsyncDebouncer<A> {
 
     /// Decides, under the lock, what this call does.
     fn enter(&self, arg: A) -> Result<bool, TaskError> {
-        let now = current_now()?;
+        let now = try_now()?;
         let core = &self.core;
         let duration = core.duration;
         let mut state = core.state.lock();

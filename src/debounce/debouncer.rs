@@ -2,8 +2,9 @@
 //! most once per window, every caller getting a run's output.
 
 use super::run::{Join, Run, Until};
-use super::shared::{box_fn, current_now, Core, WindowFrom};
+use super::shared::{box_fn, Core, WindowFrom};
 use crate::error::TaskError;
+use crate::time::try_now;
 use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
@@ -287,7 +288,7 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
 
     /// Decides, under the lock, which run this call gets.
     fn enter(&self, arg: A) -> Result<Arc<Run<T>>, TaskError> {
-        let now = current_now()?;
+        let now = try_now()?;
         let core = &self.core;
         let duration = core.duration;
         let extend = core.extends();

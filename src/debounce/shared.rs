@@ -26,10 +26,9 @@
 
 use super::run::{new_run, Run, Until};
 use crate::error::TaskError;
-use crate::executor::current::with_current;
 use crate::slot::Waiters;
 use crate::sync::Mutex;
-use crate::time::Sleep;
+use crate::time::{try_now, Sleep};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
 use core::fmt;
@@ -50,15 +49,6 @@ where
     Fut: Future<Output = T> + 'static,
 {
     Box::new(move |arg| Box::pin(f(arg)))
-}
-
-/// The current executor's idea of now (its manual clock, if it has one).
-pub(crate) fn current_now() -> Result<Instant, TaskError> {
-    with_current(|inner| {
-        let driver = &inner.driver;
-        driver.to_instant(driver.now()).unwrap_or_else(Instant::now)
-    })
-    .ok_or(TaskError::NoExecutor)
 }
 
 /// A run waiting for its deadline; calls until then replace its argument.
@@ -247,7 +237,7 @@ impl<A: 'static, T: 'static> Core<A, T> {
             state.worker_waker = None;
             return Poll::Ready(None);
         };
-        let now = current_now().ok();
+        let now = try_now().ok();
         let mut due = pending.flush || now.is_some_and(|now| pending.deadline.passed(now));
         if !due {
             if let Until::At(at) = pending.deadline {
@@ -274,7 +264,7 @@ impl<A: 'static, T: 'static> Core<A, T> {
         state.running = false;
         state.finished += 1;
         if self.window_from == WindowFrom::RunEnd {
-            if let Ok(now) = current_now() {
+            if let Ok(now) = try_now() {
                 state.window_end = Some(Until::after(now, self.duration));
             }
         }

@@ -211,10 +211,23 @@ mod current_fns {
     /// [`ManualClock`](super::ManualClock)'s time mapped onto `Instant`.
     ///
     /// # Panics
-    /// Outside an executor.
+    /// Outside an executor; [`try_now`] returns an error instead.
     #[track_caller]
     pub fn now() -> Instant {
         let driver = expect_driver("now");
         driver.to_instant(driver.now()).unwrap_or_else(Instant::now)
+    }
+
+    /// Like [`now`], but [`TaskError::NoExecutor`] outside an executor.
+    ///
+    /// ```
+    /// use concurrent_tasks::{block_on, time, TaskError};
+    ///
+    /// assert_eq!(time::try_now(), Err(TaskError::NoExecutor));
+    /// block_on(async { assert!(time::try_now().is_ok()) });
+    /// ```
+    pub fn try_now() -> Result<Instant, TaskError> {
+        let driver = current_driver()?;
+        Ok(driver.to_instant(driver.now()).unwrap_or_else(Instant::now))
     }
 }
