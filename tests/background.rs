@@ -355,3 +355,101 @@ fn background_tasks_and_their_join_futures_are_send_when_their_parts_are() {
     let named: BackgroundTask<u8> = BackgroundTask::boxed(|| async { 1 });
     assert!(format!("{named:?}").contains("never started"));
 }
+
+#[test]
+fn b5_stress_restarts_and_cancels_from_many_threads_on_one_pool() {
+    const THREADS: usize = 4;
+    const ROUNDS: usize = 300;
+    within(LONG, || {
+        let pool = Arc::new(
+            BlockingThreadedTaskPool::builder()
+                .name("stress")
+                .start()
+                .unwrap(),
+        );
+        let live = Live::default();
+        let wrong_thread = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (pool, live, wrong) = (pool.clone(), live.clone(), wrong_thread.clone());
+                std::thread::spawn(move || {
+                    let made = Arc::new(AtomicUsize::new(0));
+                    let polled = Arc::new(AtomicUsize::new(0)); // attempts polled so far
+                    let (m, p) = (made.clone(), polled.clone());
+                    let mut task = BackgroundTask::new(move || {
+                        let n = m.fetch_add(1, Ordering::SeqCst);
+                        let guard = live.guard();
+                        let (wrong, polled) = (wrong.clone(), p.clone());
+                        async move {
+                            let _guard = guard;
+                            polled.fetch_max(n + 1, Ordering::SeqCst);
+                            let _on_pool = OnThread("stress", wrong);
+                            // Some attempts end at once, the rest wait to be cancelled.
+                            if n % 3 == 0 {
+                                n
+                            } else {
+                                std::future::pending().await
+                            }
+                        }
+                    });
+                    let mut handles = Vec::new();
+                    for round in 0..ROUNDS {
+                        handles.push(task.start_on(&*pool).unwrap());
+                        match (round + t) % 4 {
+                            // Let this attempt run before the next start cancels it.
+                            0 => common::wait_until("the attempt to run", || {
+                                polled.load(Ordering::SeqCst) > round
+                            }),
+                            1 => task.cancel(),
+                            _ => {} // the next start cancels it, run or not
+                        }
+                    }
+                    task.cancel();
+                    let last = block_on(task.join());
+                    assert!(
+                        matches!(last, Some(Ok(_)) | Some(Err(TaskError::Cancelled)) | None),
+                        "{last:?}"
+                    );
+                    let (mut finished, mut cancelled) = (0, 0);
+                    for handle in handles {
+                        match wait(handle) {
+                            Ok(n) => {
+                                assert_eq!(n % 3, 0, "only those that end return");
+                                finished += 1;
+                            }
+                            Err(TaskError::Cancelled) => cancelled += 1,
+                            Err(TaskError::AlreadyTaken) => {} // taken by `join`
+                            Err(other) => panic!("unexpected outcome {other:?}"),
+                        }
+                    }
+                    assert!(
+                        finished > 0 && cancelled > 0,
+                        "{finished} ended, {cancelled} cancelled"
+                    );
+                    assert_eq!(made.load(Ordering::SeqCst), ROUNDS, "one attempt per start");
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        common::wait_until("every attempt to be dropped", || live.count() == 0);
+        assert_eq!(
+            wrong_thread.load(Ordering::SeqCst),
+            0,
+            "every attempt was dropped on the pool thread"
+        );
+        pool.stop().unwrap();
+    });
+}
+
+/// Counts a drop that happens off the thread named `.0`.
+struct OnThread(&'static str, Arc<AtomicUsize>);
+
+impl Drop for OnThread {
+    fn drop(&mut self) {
+        if std::thread::current().name() != Some(self.0) {
+            self.1.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
