@@ -4,8 +4,8 @@
 
 use concurrent_tasks::time::{ManualClock, MissedTickBehavior};
 use concurrent_tasks::{
-    block_on, interval, sleep, spawn, timeout, yield_now, BlockingThreadedTaskPool, LocalExecutor,
-    OnTimePeriodicTask, PeriodicTask, TaskError,
+    block_on, interval, sleep, spawn, timeout, yield_now, BlockingThreadedTaskPool, Debouncer,
+    LocalExecutor, OnTimePeriodicTask, PeriodicTask, RestartableTask, TaskError,
 };
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -179,5 +179,57 @@ fn main() {
     println!(
         "9. heartbeat every 10 ms: {} beats until a wall-clock alarm 35 ms away rang ({late:.1?} after its time)",
         beats.load(Ordering::Relaxed)
+    );
+
+    // 10. A restartable request: sent again after each reconnect, completed
+    //     from another thread, awaited across the restarts.
+    let sends = Arc::new(AtomicU32::new(0));
+    let s = sends.clone();
+    let request = RestartableTask::new(move || {
+        s.fetch_add(1, Ordering::Relaxed); // "send the request"
+        async {}
+    })
+    .timeout(Duration::from_secs(1));
+    let reply = block_on(async {
+        request.start();
+        request.cancel(); // connection lost
+        request.start(); // connection back: sent again
+        let reader = request.clone();
+        std::thread::spawn(move || reader.set_result("pong"));
+        request.join().await
+    });
+    println!(
+        "10. restartable request: {reply:?} after {} sends",
+        sends.load(Ordering::Relaxed)
+    );
+
+    // 11. A debouncer: a burst of calls, one trailing run with the last argument.
+    let runs = Arc::new(AtomicU32::new(0));
+    let r = runs.clone();
+    let search = Arc::new(Debouncer::lazy(
+        Duration::from_millis(20),
+        move |query: String| {
+            r.fetch_add(1, Ordering::Relaxed);
+            async move { format!("results for {query:?}") }
+        },
+    ));
+    let answers = block_on(async {
+        let calls: Vec<_> = ["r", "ru", "rus", "rust"]
+            .into_iter()
+            .map(|q| {
+                let search = search.clone();
+                spawn(async move { search.call(q.to_string()).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for call in calls {
+            answers.push(call.await.unwrap());
+        }
+        answers
+    });
+    println!(
+        "11. debouncer: 4 calls, {} run, every caller got {:?}",
+        runs.load(Ordering::Relaxed),
+        answers[0]
     );
 }
