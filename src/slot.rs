@@ -241,7 +241,6 @@ impl<T, X> Slot<T, X> {
 }
 
 #[cfg(feature = "std")]
-#[cfg_attr(not(test), allow(dead_code))] // the pools' blocking `wait` (next issue)
 impl<T, X> Slot<T, X> {
     /// Blocks the calling thread until the outcome is there or `timeout`
     /// passes (`None`: no limit), then takes it.
@@ -249,38 +248,61 @@ impl<T, X> Slot<T, X> {
         &self,
         timeout: Option<std::time::Duration>,
     ) -> Option<Result<T, TaskError>> {
-        use std::time::Instant;
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let deadline = deadline_after(timeout);
+        // The fast paths register no waker: the outcome is there, or it is
+        // microseconds away (spin briefly before parking).
         if let Some(outcome) = self.try_take() {
             return Some(outcome);
         }
         if timeout == Some(std::time::Duration::ZERO) {
             return None;
         }
-        // The outcome is often microseconds away: spin briefly before parking.
         if crate::sync::backoff::spin_until(|| self.is_complete()) {
             return self.try_take();
         }
-        let thread = std::thread::current();
-        let waker = waker_fn::waker_fn(move || thread.unpark());
-        let mut cx = Context::from_waker(&waker);
+        let waker = park_waker();
+        self.park_until(deadline, &mut Context::from_waker(&waker), |cx| {
+            self.poll_take(cx)
+        })
+    }
+
+    /// Polls `poll` until it is ready, parking the thread between polls
+    /// (its waker unparks it) until `deadline` (`None`: no limit); one last
+    /// poll at the deadline.
+    fn park_until<R>(
+        &self,
+        deadline: Option<std::time::Instant>,
+        cx: &mut Context<'_>,
+        mut poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
+    ) -> Option<R> {
         loop {
-            if let Poll::Ready(outcome) = self.poll_take(&mut cx) {
-                return Some(outcome);
+            if let Poll::Ready(r) = poll(cx) {
+                return Some(r);
             }
             match deadline {
                 // No limit, or one so far it overflows `Instant`: wait for the wake.
                 None => std::thread::park(),
                 Some(deadline) => {
-                    let now = Instant::now();
+                    let now = std::time::Instant::now();
                     if now >= deadline {
-                        return self.try_take();
+                        // One last look: the outcome may have just arrived.
+                        return match poll(cx) {
+                            Poll::Ready(r) => Some(r),
+                            Poll::Pending => None,
+                        };
                     }
                     std::thread::park_timeout(deadline - now);
                 }
             }
         }
     }
+}
+
+/// When a wait of `timeout` from now ends; `None`: never (no limit, or past
+/// what `Instant` can hold).
+#[cfg(feature = "std")]
+fn deadline_after(timeout: Option<std::time::Duration>) -> Option<std::time::Instant> {
+    timeout.and_then(|t| std::time::Instant::now().checked_add(t))
 }
 
 // === impl Slot: companion state ===
@@ -389,6 +411,16 @@ std::thread_local! {
     };
 }
 
+/// This thread's unpark waker (a fresh one while the thread is being torn
+/// down and its thread-locals are gone).
+#[cfg(feature = "std")]
+fn park_waker() -> Waker {
+    PARK_WAKER.try_with(Waker::clone).unwrap_or_else(|_| {
+        let thread = std::thread::current();
+        waker_fn::waker_fn(move || thread.unpark())
+    })
+}
+
 #[cfg(feature = "std")]
 impl<T, X> Slot<T, X> {
     /// Blocks the calling thread until `poll` is ready or `timeout` passes
@@ -401,12 +433,8 @@ impl<T, X> Slot<T, X> {
         timeout: Option<std::time::Duration>,
         mut poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
     ) -> Option<R> {
-        use std::time::Instant;
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let waker = PARK_WAKER.try_with(Waker::clone).unwrap_or_else(|_| {
-            let thread = std::thread::current();
-            waker_fn::waker_fn(move || thread.unpark())
-        });
+        let deadline = deadline_after(timeout);
+        let waker = park_waker();
         let mut cx = Context::from_waker(&waker);
         if let Poll::Ready(r) = poll(&mut cx) {
             return Some(r);
@@ -416,25 +444,7 @@ impl<T, X> Slot<T, X> {
         }
         // The outcome is often microseconds away: spin briefly before parking.
         crate::sync::backoff::spin_until(|| self.is_complete());
-        loop {
-            if let Poll::Ready(r) = poll(&mut cx) {
-                return Some(r);
-            }
-            match deadline {
-                None => std::thread::park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        // One last look: the outcome may have just arrived.
-                        return match poll(&mut cx) {
-                            Poll::Ready(r) => Some(r),
-                            Poll::Pending => None,
-                        };
-                    }
-                    std::thread::park_timeout(deadline - now);
-                }
-            }
-        }
+        self.park_until(deadline, &mut cx, poll)
     }
 }
 
