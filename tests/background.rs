@@ -178,17 +178,32 @@ fn b3_a_panicking_attempt_yields_panicked() {
     });
 }
 
+/// A background task's future, boxed so the factory type can be named.
+type BoxedAttempt = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// A pool reporting to `Unhandled`, and a background task whose attempt on
+/// it panicked: the task, and the caller's share of the attempt's handle.
+fn a_failed_pool_attempt() -> (
+    BlockingThreadedTaskPool,
+    Unhandled,
+    BackgroundTask<(), impl FnMut() -> BoxedAttempt>,
+    concurrent_tasks::TaskHandle<()>,
+) {
+    let unhandled = Unhandled::default();
+    let pool = BlockingThreadedTaskPool::builder()
+        .on_unhandled(unhandled.hook())
+        .start()
+        .unwrap();
+    let mut task = BackgroundTask::new(|| Box::pin(async { panic!("lost") }) as BoxedAttempt);
+    let shared = task.start_on(&pool).unwrap();
+    common::wait_until("the attempt to fail", || shared.is_finished());
+    (pool, unhandled, task, shared)
+}
+
 #[test]
 fn b3_an_unread_panic_on_a_pool_is_reported_once_when_the_task_is_dropped() {
     within(LONG, || {
-        let unhandled = Unhandled::default();
-        let pool = BlockingThreadedTaskPool::builder()
-            .on_unhandled(unhandled.hook())
-            .start()
-            .unwrap();
-        let mut task = BackgroundTask::new(|| async { panic!("lost") });
-        let shared = task.start_on(&pool).unwrap();
-        common::wait_until("the attempt to fail", || shared.is_finished());
+        let (pool, unhandled, task, shared) = a_failed_pool_attempt();
         drop(shared); // the shared handle leaves the outcome to the task
         assert_eq!(unhandled.take(), vec![]);
         drop(task);
@@ -200,14 +215,7 @@ fn b3_an_unread_panic_on_a_pool_is_reported_once_when_the_task_is_dropped() {
 #[test]
 fn b3_an_unread_panic_is_reported_by_whichever_handle_goes_last() {
     within(LONG, || {
-        let unhandled = Unhandled::default();
-        let pool = BlockingThreadedTaskPool::builder()
-            .on_unhandled(unhandled.hook())
-            .start()
-            .unwrap();
-        let mut task = BackgroundTask::new(|| async { panic!("lost") });
-        let shared = task.start_on(&pool).unwrap();
-        common::wait_until("the attempt to fail", || shared.is_finished());
+        let (pool, unhandled, task, shared) = a_failed_pool_attempt();
         drop(task); // cancelling a finished attempt changes nothing
         assert_eq!(
             unhandled.take(),

@@ -22,27 +22,12 @@ use concurrent_tasks::time::ManualClock;
 use concurrent_tasks::{LocalExecutor, RestartableJoin, RestartableTask, TaskError};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "input.rs"]
+mod input;
+use input::Input;
+
 const MAX_OPS: usize = 2048;
 const MS: u64 = 1_000_000;
-
-/// Reads the input front to back; yields zeros once it runs out.
-struct Input<'a>(&'a [u8]);
-
-impl Input<'_> {
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn byte(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Phase {
@@ -206,7 +191,11 @@ fuzz_target!(|data: &[u8]| {
                 // The driver has caught up: one attempt future lives while an
                 // attempt runs, none otherwise.
                 let running = matches!(model.phase, Phase::Running { .. });
-                assert_eq!(live.load(Ordering::SeqCst), usize::from(running), "live attempts");
+                assert_eq!(
+                    live.load(Ordering::SeqCst),
+                    usize::from(running),
+                    "live attempts"
+                );
             }
             8 => awaiters.push(Awaiter {
                 join: task.join(),
@@ -231,9 +220,16 @@ fuzz_target!(|data: &[u8]| {
             }
             _ => {
                 // The executor goes away with the driver; a new one, same clock.
-                drop(std::mem::replace(&mut ex, LocalExecutor::with_clock(clock.clone())));
+                drop(std::mem::replace(
+                    &mut ex,
+                    LocalExecutor::with_clock(clock.clone()),
+                ));
                 model.executor_dropped();
-                assert_eq!(live.load(Ordering::SeqCst), 0, "attempt dropped with its driver");
+                assert_eq!(
+                    live.load(Ordering::SeqCst),
+                    0,
+                    "attempt dropped with its driver"
+                );
             }
         }
         model.settle();
@@ -242,7 +238,10 @@ fuzz_target!(|data: &[u8]| {
         if model.outcome.is_some() {
             for a in &awaiters {
                 if a.pending {
-                    assert!(a.wakes.0.load(Ordering::SeqCst) >= 1, "a pending awaiter was not woken");
+                    assert!(
+                        a.wakes.0.load(Ordering::SeqCst) >= 1,
+                        "a pending awaiter was not woken"
+                    );
                 }
             }
         }

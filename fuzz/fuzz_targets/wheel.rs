@@ -14,41 +14,14 @@ use std::collections::BTreeMap;
 use concurrent_tasks::time::wheel::{TimerKey, TimerWheel};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "input.rs"]
+mod input;
+use input::Input;
+
 /// Ticks the wheel tells apart before clamping to its top level.
 const HORIZON: u64 = 1 << 36;
 /// Bounds the work per input.
 const MAX_OPS: usize = 4096;
-
-/// Reads the input front to back; yields zeros once it runs out.
-struct Input<'a>(&'a [u8]);
-
-impl Input<'_> {
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn byte(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-
-    /// A little-endian integer of `n` bytes (n <= 8).
-    fn bytes(&mut self, n: usize) -> u64 {
-        (0..n).fold(0, |acc, i| acc | u64::from(self.byte()) << (8 * i))
-    }
-
-    /// A delta of any magnitude the input picks: 16 significant bits shifted
-    /// to below 2^1 .. 2^64.
-    fn scaled(&mut self) -> u64 {
-        let shift = u32::from(self.byte() % 64);
-        (self.bytes(2) << 48) >> shift
-    }
-}
 
 struct Harness {
     wheel: TimerWheel<u64>,
