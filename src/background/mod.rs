@@ -218,6 +218,20 @@ impl<T, F> BackgroundTask<T, F> {
     /// assert!(h.wait()?.is_some());
     /// # Ok::<(), concurrent_tasks::TaskError>(())
     /// ```
+    ///
+    /// A future that cannot leave its thread is refused at compile time:
+    ///
+    /// ```compile_fail
+    /// use concurrent_tasks::{BackgroundTask, BlockingThreadedTaskPool};
+    /// use std::rc::Rc;
+    ///
+    /// let pool = BlockingThreadedTaskPool::new();
+    /// let mut task = BackgroundTask::new(|| {
+    ///     let local = Rc::new(1);
+    ///     async move { *local }
+    /// });
+    /// let _ = task.start_on(&pool); // error: `Rc<i32>` cannot be sent between threads
+    /// ```
     #[cfg(feature = "std")]
     pub fn start_on<S, Fut>(&mut self, pool: &S) -> Result<TaskHandle<T>, TaskError>
     where
