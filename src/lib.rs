@@ -164,10 +164,12 @@ mod background;
 mod debounce;
 mod error;
 mod executor;
+mod guard;
 #[cfg(feature = "std")]
 mod periodic;
 #[cfg(feature = "std")]
 mod pool;
+mod report;
 mod restartable;
 mod slab;
 mod slot;

@@ -173,6 +173,15 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The values in the slab, in index order.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // a pool's stop
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().filter_map(|e| match &e.state {
+            State::Occupied(value) => Some(value),
+            State::Vacant { .. } => None,
+        })
+    }
+
     /// Removes every entry, handing the values out (generations are bumped, so
     /// old keys stay stale).
     pub(crate) fn drain(&mut self) -> Vec<T> {

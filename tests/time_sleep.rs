@@ -73,63 +73,59 @@ fn t3_huge_durations_are_accepted_without_overflow() {
 }
 
 #[test]
-fn t1_sleep_registered_from_another_thread_wakes_a_parked_executor() {
-    // The executor parks until a 10 s timer; a sleep of its wheel, polled on
-    // another thread with an earlier deadline, must get it up in time.
+fn k6_a_sleep_moved_to_another_executor_rebinds_there_keeping_its_deadline() {
+    // Made (and registered) on one executor, then polled on another thread's
+    // executor: it fires there, at its deadline, never early.
     let ex = LocalExecutor::new();
-    let mut far = ex.sleep(Duration::from_secs(10));
-    let near = ex.sleep(Duration::from_millis(30));
-    let fired = Arc::new(AtomicBool::new(false));
-    let main_waker: Arc<Mutex<Option<Waker>>> = Arc::default();
     let start = Instant::now();
-    let poller = {
-        let signal = Arc::new(Signal {
-            fired: fired.clone(),
-            main: main_waker.clone(),
-        });
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(10)); // executor parks meanwhile
-            let mut near = near;
-            let waker = Waker::from(signal);
-            let mut cx = Context::from_waker(&waker);
-            assert!(Pin::new(&mut near).poll(&mut cx).is_pending());
-            near // keep the registration alive
-        })
-    };
-    ex.block_on(std::future::poll_fn(|cx| {
-        *main_waker.lock().unwrap() = Some(cx.waker().clone());
-        if fired.load(Ordering::SeqCst) {
-            return Poll::Ready(());
-        }
-        let _ = Pin::new(&mut far).poll(cx);
-        Poll::Pending
+    let mut near = ex.sleep(Duration::from_millis(40));
+    let pending = ex.block_on(std::future::poll_fn(|cx| {
+        Poll::Ready(Pin::new(&mut near).poll(cx).is_pending())
     }));
-    let took = start.elapsed();
-    assert!(poller.join().unwrap().is_elapsed());
-    assert!(took >= Duration::from_millis(30), "fired early: {took:?}");
+    assert!(pending);
+    assert_eq!(ex.timers(), 1, "registered on the first executor");
+    let other = std::thread::spawn(move || {
+        block_on(async move {
+            near.await;
+            Instant::now()
+        })
+    });
+    let fired_at = other.join().unwrap();
+    assert_eq!(ex.timers(), 0, "moved off the first executor's wheel");
+    let took = fired_at - start;
+    assert!(took >= Duration::from_millis(40), "fired early: {took:?}");
+    assert!(took < Duration::from_secs(2), "fired late: {took:?}");
+}
+
+#[test]
+fn k6_a_sleep_that_outlives_its_executor_rebinds_to_the_next_one() {
+    let start = Instant::now();
+    // Made (so bound, and counting) inside an executor that then ends.
+    let [nap] = block_on(async { [sleep(Duration::from_millis(30))] });
+    // Its executor is gone; another one polls it and keeps the deadline.
+    block_on(nap);
+    assert!(start.elapsed() >= Duration::from_millis(30), "never early");
+}
+
+#[test]
+#[should_panic(expected = "concurrent_tasks::sleep was polled outside an executor")]
+fn k6_a_sleep_polled_outside_every_executor_panics_naming_sleep() {
+    let [nap] = block_on(async { [sleep(Duration::from_millis(1))] });
+    futures_lite::future::block_on(nap);
+}
+
+#[test]
+fn s3_sleeps_made_outside_an_executor_count_from_their_first_poll() {
+    let made = sleep(Duration::from_millis(30));
+    std::thread::sleep(Duration::from_millis(40)); // not counted
+    let start = Instant::now();
+    block_on(made);
     assert!(
-        took < Duration::from_secs(2),
-        "the parked executor slept on: {took:?}"
+        start.elapsed() >= Duration::from_millis(30),
+        "counted from the first poll, not from creation"
     );
-}
-
-/// Wakes `main` after setting `fired`.
-struct Signal {
-    fired: Arc<AtomicBool>,
-    main: Arc<Mutex<Option<Waker>>>,
-}
-
-impl std::task::Wake for Signal {
-    fn wake(self: Arc<Self>) {
-        self.fired.store(true, Ordering::SeqCst);
-        if let Some(w) = self.main.lock().unwrap().take() {
-            w.wake();
-        }
-    }
 }
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;

@@ -26,6 +26,7 @@
 
 use super::run::{new_run, Run, Until};
 use crate::error::TaskError;
+use crate::guard::{call_user, poll_user, Guarded};
 use crate::slot::Waiters;
 use crate::sync::Mutex;
 use crate::time::{try_now, Sleep};
@@ -37,7 +38,6 @@ use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::task::{Context, Poll, Waker};
 use core::time::Duration;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
 /// `f`, with its future boxed so the debouncer types need not name it.
@@ -316,21 +316,18 @@ async fn work<A: 'static, T: 'static>(core: Arc<Core<A, T>>) {
     }
 }
 
-/// Calls `f(arg)` and awaits it, turning a panic into `Err(Panicked)`.
+/// Calls `f(arg)` and awaits it, turning a panic (in `f`, in the poll of
+/// its future) into `Err(Panicked)`; the future is dropped behind the guard.
 async fn run_catching<A, T>(f: &BoxFn<A, T>, arg: A) -> Result<T, TaskError> {
-    let mut fut = catch_unwind(AssertUnwindSafe(|| f(arg))).map_err(panicked)?;
-    poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(panicked(payload))),
-        },
-    )
-    .await
-}
-
-fn panicked(payload: Box<dyn core::any::Any + Send>) -> TaskError {
-    TaskError::Panicked(crate::executor::task::panic_message(&*payload))
+    let future = call_user(|| f(arg)).map_err(TaskError::Panicked)?;
+    let mut future = Guarded::new(future);
+    let outcome = poll_fn(|cx| match future.get_mut() {
+        Some(running) => poll_user(running.as_mut(), cx),
+        None => Poll::Ready(Err(TaskError::Cancelled)),
+    })
+    .await;
+    future.clear();
+    outcome
 }
 
 /// Cleans up when the worker is dropped before it ran out of work (its

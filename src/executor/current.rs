@@ -19,8 +19,9 @@ std::thread_local! {
     static CURRENT: RefCell<Option<Rc<Inner>>> = const { RefCell::new(None) };
 }
 
-/// Proof that this thread is running `inner`; leaving restores "no executor".
-pub(crate) struct EnterGuard(());
+/// Proof that this thread is running `inner`; leaving restores "no executor"
+/// (and no current timer driver).
+pub(crate) struct EnterGuard(#[allow(dead_code)] crate::time::current::DriverGuard);
 
 /// Makes `inner` this thread's current executor.
 ///
@@ -42,7 +43,7 @@ pub(crate) fn enter(inner: &Rc<Inner>) -> EnterGuard {
         }
         *current = Some(inner.clone());
     });
-    EnterGuard(())
+    EnterGuard(crate::time::current::enter(inner.driver.clone()))
 }
 
 impl Drop for EnterGuard {
@@ -157,4 +158,10 @@ where
     let mut future = Some(future);
     with_current(|inner| inner.spawn(future.take().expect("spawned once")))
         .ok_or(TaskError::NoExecutor)
+}
+
+/// Reports a failure nobody will read to the sink of the executor running
+/// on this thread, if any (see [`Shared::report`]).
+pub(crate) fn report_here(error: TaskError) {
+    with_current(|inner| inner.shared.report(error));
 }

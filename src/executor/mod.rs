@@ -256,6 +256,7 @@ impl LocalExecutor {
     /// from now. This is how to sleep without a current executor (no_std).
     pub fn sleep(&self, duration: Duration) -> Sleep {
         Sleep::after(self.inner.driver.clone(), duration)
+            .made_by(crate::time::sleep::MadeBy::ExecutorSleep)
     }
 
     /// Runs `future` for at most `duration` from now on this executor's
@@ -340,7 +341,7 @@ impl Inner {
         F: Future + 'static,
     {
         let shared = cell::Split::new(self.shared.clone());
-        self.spawn_boxed(Box::pin(task::deliver_to(future, shared.clone(), Ok, None)));
+        self.spawn_boxed(Box::pin(task::deliver_to(future, shared.clone(), None)));
         JoinHandle::new(cell::TaskRef::Split(shared))
     }
 
@@ -358,13 +359,35 @@ impl Inner {
         key
     }
 
+    /// Cancels every task in the table (each is dropped, unpolled, at the
+    /// next turn; its handle yields `Cancelled`). A pool's stop uses it.
+    #[cfg(feature = "std")]
+    pub(crate) fn cancel_all(&self) {
+        for task in self.tasks.borrow().iter().flatten() {
+            // Only atomics and the run queue: no borrow of `tasks` again.
+            task.header().cancel();
+        }
+    }
+
     /// Cancels the task under `key`, if it is still in the table.
     #[cfg(feature = "std")]
     pub(crate) fn cancel_task(&self, key: Key) {
         if let Some(Some(task)) = self.tasks.borrow().get(key) {
-            // Only atomics and the run queue: no borrow of `tasks` again.
             task.header().cancel();
         }
+    }
+
+    /// `true` while the task under `key` has not ended. (A task being
+    /// polled right now counts as live.)
+    #[cfg(feature = "std")]
+    pub(crate) fn contains_task(&self, key: Key) -> bool {
+        self.tasks.borrow().get(key).is_some()
+    }
+
+    /// Number of tasks in the table (running or not).
+    #[cfg(feature = "std")]
+    pub(crate) fn task_count(&self) -> usize {
+        self.tasks.borrow().len()
     }
 
     /// Queues a task woken on this thread. `false` if the run queue is busy
@@ -439,7 +462,7 @@ impl Inner {
         if finished {
             run.header().set_done();
             self.tasks.borrow_mut().remove(key);
-            drop(run); // runs the future's destructors with no borrow held
+            drop_task(run); // with no borrow held
         } else if let Some(entry) = self.tasks.borrow_mut().get_mut(key) {
             *entry = Some(run);
         }
@@ -478,10 +501,21 @@ impl Drop for Inner {
             }
             for run in runs.into_iter().flatten() {
                 run.header().set_done();
-                drop(run);
+                drop_task(run);
             }
         }
         self.driver.close();
+    }
+}
+
+/// Drops a task's record behind the panic guard. The task wrapper drops the
+/// user's future itself (and reports a panic there); what is left may still
+/// hold a user's value (an output whose last handle was dropped meanwhile),
+/// so the drop as a whole is guarded too, and a panic goes to the sink.
+fn drop_task(run: TaskRun) {
+    let shared = run.header().shared.clone();
+    if let Err(message) = crate::guard::drop_user(run) {
+        shared.report(crate::TaskError::Panicked(message));
     }
 }
 

@@ -13,9 +13,11 @@
 //!   the future — output, panic, cancel, executor dropped — completes the
 //!   slot exactly once.
 
-use super::cell::{Delivery, Split, TaskShared};
+use super::cell::{Delivery, TaskShared};
 use super::state::{CANCELLED, DONE, SCHEDULED};
 use crate::error::TaskError;
+use crate::guard::{call_user, drop_user, poll_user};
+use crate::report::Reporter;
 use crate::slab::Key;
 use crate::sync::Mutex;
 use alloc::boxed::Box;
@@ -37,6 +39,9 @@ pub(crate) struct Shared {
     has_remote: AtomicBool,
     /// Wakes the executor's thread when it parks (no-op without `std`).
     pub(crate) unpark: Waker,
+    /// Where failures nobody will read go (a pool thread sets its pool's
+    /// `on_unhandled`); `None`: nowhere (the panic hook has printed them).
+    unhandled: Mutex<Option<Reporter>>,
 }
 
 impl Shared {
@@ -45,6 +50,21 @@ impl Shared {
             remote: Mutex::new(Vec::new()),
             has_remote: AtomicBool::new(false),
             unpark,
+            unhandled: Mutex::new(None),
+        }
+    }
+
+    /// Sends this executor's unread failures to `report` from now on.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // pools
+    pub(crate) fn set_unhandled(&self, report: Reporter) {
+        *self.unhandled.lock() = Some(report);
+    }
+
+    /// Reports a failure nobody will read (see [`Unhandled`](crate::report::Unhandled)).
+    pub(crate) fn report(&self, error: TaskError) {
+        let sink = self.unhandled.lock().clone();
+        if let Some(sink) = sink {
+            sink.report(error);
         }
     }
 
@@ -178,43 +198,26 @@ pub(crate) trait Task: Future<Output = ()> {
 /// it is polled.
 pub(crate) type TaskRun = Pin<Box<dyn Task>>;
 
-/// Receives the failures of tasks whose handle is gone (a pool's
-/// `on_unhandled` hook).
-pub(crate) type Reporter = Arc<dyn Fn(TaskError) + Send + Sync>;
-
-/// Hands `error` to `report` if it is a failure someone should hear about
-/// (`Cancelled` never is: it is what the canceller asked for).
-pub(crate) fn report_unhandled(report: Option<&Reporter>, error: TaskError) {
-    if let Some(report) = report {
-        if matches!(error, TaskError::Panicked(_) | TaskError::TimedOut) {
-            report(error);
-        }
-    }
-}
-
-/// Wraps `future` so that its outcome lands in `slot`: `map(output)`, a
-/// `Panicked` error (with `std`) or `Cancelled` if it is dropped first. A
-/// failure that lands after the handle was dropped goes to `report`.
-pub(crate) fn deliver_to<F, T, M>(
-    future: F,
-    shared: Split<T>,
-    map: M,
-    report: Option<Reporter>,
-) -> DeliverTo<F, T, M>
+/// Wraps `future` so that its outcome lands in `shared`'s slot: its output,
+/// a `Panicked` error (with `std`) or `Cancelled` if it is dropped first. A
+/// failure that lands after every handle was dropped goes to `report`, or to
+/// the executor's sink without one.
+pub(crate) fn deliver_to<F, S>(future: F, shared: S, report: Option<Reporter>) -> DeliverTo<F, S>
 where
     F: Future,
-    M: FnOnce(F::Output) -> Result<T, TaskError>,
+    S: TaskShared<Output = F::Output>,
 {
     DeliverTo {
         future: UnsafeCell::new(Some(future)),
-        map: Some(map),
         report,
         delivery: Delivery::new(shared),
     }
 }
 
 /// The future of a spawned task: the user's future, then the delivery of
-/// its outcome.
+/// its outcome. It is the task wrapper of the crate's panic guard: the
+/// user's poll, the drop of the user's future and the drop of an output
+/// nobody will read all happen behind [`crate::guard`], here.
 ///
 /// A named future rather than an `async` block: an `async` block would keep
 /// the user's future twice (once as captured, once pinned in its body —
@@ -222,30 +225,53 @@ where
 ///
 /// # Pinning
 /// `future` is structurally pinned: it is only reached through
-/// `Pin<&mut Option<F>>` and ended in place with `Pin::set(None)`, never
-/// moved. The other fields are never pinned. There is no `Drop` impl (the
-/// fields drop in order: the user's future first, then the delivery that
-/// completes the slot), and `DeliverTo` is `Unpin` only when `F` is.
-pub(crate) struct DeliverTo<F, T, M> {
+/// `Pin<&mut Option<F>>` and ended in place (`Pin::set(None)` in `poll`,
+/// an assignment of `None` in `drop`), never moved. The other fields are
+/// never pinned. The `Drop` impl moves nothing out of `future`, and
+/// `DeliverTo` is `Unpin` only when `F` is.
+pub(crate) struct DeliverTo<F, S: TaskShared> {
     /// In an `UnsafeCell` (used only through the safe `get_mut`): the
     /// executor reads the header through `&self` between polls, and under
     /// Stacked Borrows a shared reference over a self-referential future
     /// would invalidate the borrows it keeps into itself; bytes inside an
     /// `UnsafeCell` are exempt.
     future: UnsafeCell<Option<F>>,
-    map: Option<M>,
     report: Option<Reporter>,
     /// Declared last: dropped after `future`.
-    delivery: Delivery<Split<T>>,
+    delivery: Delivery<S>,
 }
 
-impl<F, T, M> Task for DeliverTo<F, T, M>
+impl<F, S: TaskShared> DeliverTo<F, S> {
+    /// Hands a failure nobody will read to the task's sink.
+    fn report(&self, error: TaskError) {
+        match &self.report {
+            Some(report) => report.report(error),
+            None => self.delivery.shared.header().shared.report(error),
+        }
+    }
+
+    /// Delivers `outcome`; one nobody will read is reported (a failure) or
+    /// dropped behind the guard (an output).
+    fn deliver(&mut self, outcome: Result<S::Output, TaskError>) {
+        match self.delivery.deliver(outcome) {
+            None => {}
+            Some(Err(error)) => self.report(error),
+            Some(Ok(output)) => {
+                if let Err(message) = drop_user(output) {
+                    self.report(TaskError::Panicked(message));
+                }
+            }
+        }
+    }
+}
+
+impl<F, S> Task for DeliverTo<F, S>
 where
     F: Future,
-    M: FnOnce(F::Output) -> Result<T, TaskError>,
+    S: TaskShared<Output = F::Output>,
 {
     fn header(&self) -> &Header {
-        &self.delivery.shared.header
+        self.delivery.shared.header()
     }
 
     fn waker(&self) -> Waker {
@@ -253,10 +279,10 @@ where
     }
 }
 
-impl<F, T, M> Future for DeliverTo<F, T, M>
+impl<F, S> Future for DeliverTo<F, S>
 where
     F: Future,
-    M: FnOnce(F::Output) -> Result<T, TaskError>,
+    S: TaskShared<Output = F::Output>,
 {
     type Output = ();
 
@@ -264,55 +290,41 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> Poll<()> {
         // SAFETY: `future` is structurally pinned and nothing else is (see
         // the type's docs): it is never moved out of `self`, only polled in
-        // place and ended with `Pin::set`; `self` has no `Drop` impl and is
-        // `Unpin` only if `F` is. The other fields are used by `&mut`.
+        // place and ended in place; the `Drop` impl does not move it, and
+        // `self` is `Unpin` only if `F` is. The other fields are used by
+        // `&mut`.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above — a projection to the pinned field.
         let mut future = unsafe { Pin::new_unchecked(this.future.get_mut()) };
         let Some(inner) = future.as_mut().as_pin_mut() else {
             return Poll::Ready(()); // already delivered
         };
-        let outcome = match poll_catching(inner, cx) {
+        let outcome = match poll_user(inner, cx) {
             Poll::Ready(outcome) => outcome,
             Poll::Pending => return Poll::Pending,
         };
-        // End the user's future here, before its handle can see the outcome.
-        future.set(None);
-        let map = this.map.take().expect("mapped once");
-        let outcome = outcome.and_then(map);
-        if let Some(Err(error)) = this.delivery.deliver(outcome) {
-            report_unhandled(this.report.as_ref(), error);
+        // End the user's future here, before its handle can see the
+        // outcome. A panic in its drop is reported; the outcome is kept.
+        if let Err(message) = call_user(|| future.set(None)) {
+            this.report(TaskError::Panicked(message));
         }
+        this.deliver(outcome);
         Poll::Ready(())
     }
 }
 
-/// Polls `future`, turning a panic into `Err(Panicked(message))`.
-pub(crate) fn poll_catching<F: Future>(
-    future: Pin<&mut F>,
-    cx: &mut core::task::Context<'_>,
-) -> Poll<Result<F::Output, TaskError>> {
-    #[cfg(feature = "std")]
-    {
-        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| future.poll(cx)));
-        match polled {
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(TaskError::Panicked(panic_message(&*payload)))),
+impl<F, S: TaskShared> Drop for DeliverTo<F, S> {
+    /// A task dropped before it delivered (cancelled, or its executor
+    /// dropped): its future is dropped behind the guard, a panic there is
+    /// reported, and the delivery then completes the slot with `Cancelled`.
+    fn drop(&mut self) {
+        let future = self.future.get_mut();
+        if future.is_none() {
+            return;
         }
-    }
-    #[cfg(not(feature = "std"))]
-    future.poll(cx).map(Ok)
-}
-
-/// The message of a panic payload (`&str` or `String`), else a placeholder.
-#[cfg(feature = "std")]
-pub(crate) fn panic_message(payload: &(dyn core::any::Any + Send)) -> alloc::string::String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).into()
-    } else if let Some(s) = payload.downcast_ref::<alloc::string::String>() {
-        s.clone()
-    } else {
-        "task panicked with a non-string payload".into()
+        // Dropped in place: `future` is pinned (see the type's docs).
+        if let Err(message) = call_user(|| *future = None) {
+            self.report(TaskError::Panicked(message));
+        }
     }
 }

@@ -4,13 +4,33 @@
 
 use super::handle::TaskHandle;
 use super::stats::PoolStats;
-use super::threaded::{Async, Blocking, Core, ThreadedTaskPoolBuilder};
-use super::Spawn;
+use super::threaded::{
+    Async, BeginStart, Blocking, Core, CoreHost, Exit, Starting, Stopping, ThreadedTaskPoolBuilder,
+};
+use super::{sealed, ServiceHost, Spawn};
 use crate::error::TaskError;
+use crate::slot::Slot;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// Blocks until the pool thread of `stopping` has exited.
+fn wait_exit(stopping: &Stopping) -> Exit {
+    let exited = stopping.exited();
+    exited
+        .wait_with(None, |cx| exited.poll_clone(cx))
+        .expect("an unlimited wait returns")
+        .expect("an exit is never taken")
+}
+
+/// Polls for the exit of the pool thread behind `exited`.
+fn poll_exit(exited: &Slot<Exit>, cx: &mut Context<'_>) -> Poll<Exit> {
+    exited
+        .poll_clone(cx)
+        .map(|exit| exit.expect("an exit is never taken"))
+}
 
 /// Polls `poll` on this thread until it is ready, parking in between.
 fn block_on_poll<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
@@ -85,23 +105,71 @@ impl<C: 'static> BlockingThreadedTaskPool<C> {
     /// done. `AlreadyRunning` if it runs; `Init` if the context failed (no
     /// thread is left behind); `InvalidName` for a name with a NUL byte.
     pub fn start(&self) -> Result<(), TaskError> {
-        let starting = self.core.begin_start()?;
+        let starting = loop {
+            match self.core.begin_start()? {
+                BeginStart::Ready(starting) => break starting,
+                BeginStart::WaitFor(ending) => drop(wait_exit(&ending)),
+            }
+        };
         let answer = Core::started_slot(&starting)
             .wait_take(None)
             .expect("an unlimited wait returns");
         self.core.finish_start(starting, answer)
     }
 
-    /// Stops taking tasks, waits until every task (buffered ones included)
-    /// has finished and the context is torn down. `NotRunning` if it does
-    /// not run; `WouldDeadlock` from the pool's own thread.
+    /// Stops the pool (S2): takes no more tasks, waits until every task
+    /// (buffered ones included) has finished, then cancels the services
+    /// (`start_on`, `spawn_service`) and whatever else runs on the pool's
+    /// executor, runs `on_stop` (or drops the context) there, and returns
+    /// once the thread has ended. With the builder's
+    /// [`stop_timeout`](ThreadedTaskPoolBuilder::stop_timeout) (or
+    /// `daemon(true)`), the wait for the tasks is bounded as in
+    /// [`stop_timeout`](Self::stop_timeout).
+    ///
+    /// `NotRunning` if it does not run — also for a second caller while a
+    /// stop is under way, once the pool has ended; `WouldDeadlock` from the
+    /// pool's own thread; `Panicked` if the pool thread ended abnormally.
+    ///
+    /// Without a bound, `stop` waits for tasks that cooperate: a task that
+    /// never ends, or blocks the pool thread, keeps it waiting. Use
+    /// [`stop_timeout`](Self::stop_timeout) to bound it.
     pub fn stop(&self) -> Result<(), TaskError> {
+        self.stop_bounded(self.core.default_stop_bound())
+            .map(|_| ())
+    }
+
+    /// Stops the pool like [`stop`](Self::stop), but waits for the tasks
+    /// for at most `timeout` (enforced on the pool thread): what is still
+    /// buffered or running then is cancelled (its handles yield
+    /// `Cancelled`). Returns how many tasks the deadline cancelled (services
+    /// are not counted: they are always cancelled).
+    ///
+    /// The deadline is seen by the pool thread at its next turn: a task that
+    /// blocks the thread (a long computation, a blocking call) delays it.
+    ///
+    /// ```
+    /// use concurrent_tasks::{sleep, BlockingThreadedTaskPool, TaskError};
+    /// use std::time::Duration;
+    ///
+    /// let pool = BlockingThreadedTaskPool::builder().start()?;
+    /// let quick = pool.create_task(sleep(Duration::from_millis(1)))?;
+    /// let stuck = pool.create_task(std::future::pending::<()>())?;
+    /// assert_eq!(pool.stop_timeout(Duration::from_millis(50))?, 1);
+    /// assert_eq!(quick.wait(), Ok(()));
+    /// assert_eq!(stuck.wait(), Err(TaskError::Cancelled));
+    /// # Ok::<(), TaskError>(())
+    /// ```
+    pub fn stop_timeout(&self, timeout: Duration) -> Result<usize, TaskError> {
+        self.stop_bounded(Some(timeout))
+    }
+
+    fn stop_bounded(&self, bound: Option<Duration>) -> Result<usize, TaskError> {
         if self.core.on_pool_thread() {
             return Err(self.core.would_deadlock());
         }
-        let stopping = self.core.begin_stop()?;
-        let _ = stopping.exited.wait_take(None);
-        stopping.join()
+        let stopping = self.core.begin_stop(bound)?;
+        let exit = wait_exit(&stopping);
+        self.core.finish_stop(stopping, exit)
     }
 
     /// Runs `future` on the pool and blocks until its outcome. With a
@@ -116,6 +184,38 @@ impl<C: 'static> BlockingThreadedTaskPool<C> {
         }
         block_on_poll(|cx| self.core.poll_room(cx))?;
         self.core.submit(future, true)?.wait()
+    }
+
+    /// Runs the future `make(&context)` builds on the pool thread (it need
+    /// not be `Send`) and blocks until its outcome: the blocking twin of
+    /// [`create_task_with`](Self::create_task_with). A panic in `make` is
+    /// `Err(Panicked)`; `WouldDeadlock` from the pool's own thread.
+    ///
+    /// ```
+    /// use concurrent_tasks::BlockingThreadedTaskPool;
+    /// use std::rc::Rc;
+    ///
+    /// let pool = BlockingThreadedTaskPool::builder()
+    ///     .context(|| Ok::<_, std::io::Error>(Rc::new(vec![1, 2, 3])))
+    ///     .start()?;
+    /// let sum = pool.run_with(|ctx: &Rc<Vec<i32>>| {
+    ///     let ctx = ctx.clone(); // an Rc: this future is not Send
+    ///     async move { ctx.iter().sum::<i32>() }
+    /// })?;
+    /// assert_eq!(sum, 6);
+    /// # Ok::<(), concurrent_tasks::TaskError>(())
+    /// ```
+    pub fn run_with<F, Fut>(&self, make: F) -> Result<Fut::Output, TaskError>
+    where
+        F: FnOnce(&C) -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        if self.core.on_pool_thread() {
+            return Err(self.core.would_deadlock());
+        }
+        block_on_poll(|cx| self.core.poll_room(cx))?;
+        self.core.submit_with(make, true)?.wait()
     }
 
     /// Creates a task on the pool and returns its handle at once. `Full`
@@ -170,7 +270,7 @@ impl<C: 'static> Drop for BlockingThreadedTaskPool<C> {
         if self.core.on_pool_thread() {
             // Cannot wait for ourselves: close the inbox and let the thread
             // drain and end on its own.
-            let _ = self.core.begin_stop();
+            let _ = self.core.begin_stop(self.core.default_stop_bound());
         } else {
             let _ = self.stop();
         }
@@ -187,6 +287,12 @@ impl<C: 'static> fmt::Debug for BlockingThreadedTaskPool<C> {
     }
 }
 
+impl<C: 'static> sealed::Sealed for BlockingThreadedTaskPool<C> {
+    fn service_host(&self) -> Arc<dyn ServiceHost> {
+        Arc::new(CoreHost(Arc::downgrade(&self.core)))
+    }
+}
+
 impl<C: 'static> Spawn for BlockingThreadedTaskPool<C> {
     fn spawn_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
     where
@@ -194,6 +300,14 @@ impl<C: 'static> Spawn for BlockingThreadedTaskPool<C> {
         F::Output: Send + 'static,
     {
         self.create_task(future)
+    }
+
+    fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.core.submit_service(future)
     }
 }
 
@@ -256,9 +370,17 @@ impl<C: 'static> ThreadedTaskPoolBuilder<Async, C> {
 impl<C: 'static> AsyncThreadedTaskPool<C> {
     /// Starts the pool thread and builds the context.
     pub async fn start(&self) -> Result<(), TaskError> {
+        let starting = loop {
+            match self.core.begin_start()? {
+                BeginStart::Ready(starting) => break starting,
+                BeginStart::WaitFor(ending) => {
+                    std::future::poll_fn(|cx| poll_exit(ending.exited(), cx)).await;
+                }
+            }
+        };
         let mut guard = AbandonOnDrop {
             core: &self.core,
-            starting: Some(self.core.begin_start()?),
+            starting: Some(starting),
         };
         let starting = guard.starting.as_ref().expect("set above");
         let answer = std::future::poll_fn(|cx| Core::started_slot(starting).poll_take(cx)).await;
@@ -270,26 +392,77 @@ impl<C: 'static> AsyncThreadedTaskPool<C> {
         self.core.finish_start(starting, answer)
     }
 
-    /// Stops taking tasks and waits (asynchronously) until every task has
-    /// finished and the context is torn down.
+    /// Stops the pool and waits (asynchronously) until it has ended; as
+    /// [`BlockingThreadedTaskPool::stop`]. Dropping the future does not undo
+    /// the stop: the pool thread finishes it on its own.
     pub async fn stop(&self) -> Result<(), TaskError> {
+        self.stop_bounded(self.core.default_stop_bound())
+            .await
+            .map(|_| ())
+    }
+
+    /// Stops the pool, waiting for its tasks for at most `timeout` (enforced
+    /// on the pool thread, so it holds whatever runs this future, or if it
+    /// is dropped); as [`BlockingThreadedTaskPool::stop_timeout`]. Returns
+    /// how many tasks the deadline cancelled.
+    ///
+    /// ```
+    /// use concurrent_tasks::{block_on, AsyncThreadedTaskPool, TaskError};
+    /// use std::time::Duration;
+    ///
+    /// block_on(async {
+    ///     let pool = AsyncThreadedTaskPool::builder().start().await?;
+    ///     let stuck = pool.create_task(std::future::pending::<()>())?;
+    ///     assert_eq!(pool.stop_timeout(Duration::from_millis(20)).await?, 1);
+    ///     assert_eq!(stuck.await, Err(TaskError::Cancelled));
+    ///     Ok::<(), TaskError>(())
+    /// })?;
+    /// # Ok::<(), TaskError>(())
+    /// ```
+    pub async fn stop_timeout(&self, timeout: Duration) -> Result<usize, TaskError> {
+        self.stop_bounded(Some(timeout)).await
+    }
+
+    async fn stop_bounded(&self, bound: Option<Duration>) -> Result<usize, TaskError> {
         if self.core.on_pool_thread() {
             return Err(self.core.would_deadlock());
         }
-        let stopping = self.core.begin_stop()?;
-        let _ = std::future::poll_fn(|cx| stopping.exited.poll_take(cx)).await;
-        stopping.join()
+        let stopping = self.core.begin_stop(bound)?;
+        let exit = std::future::poll_fn(|cx| poll_exit(stopping.exited(), cx)).await;
+        self.core.finish_stop(stopping, exit)
     }
 
     /// Runs `future` on the pool and awaits its outcome (waiting for room
     /// under a capacity).
+    ///
+    /// Awaited by one of the pool's own tasks on a `size(1)` pool, it gives
+    /// `Err(WouldDeadlock)` at once: the caller holds the only place.
     pub async fn run<F>(&self, future: F) -> Result<F::Output, TaskError>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        if self.core.nested_run_would_deadlock() {
+            return Err(self.core.would_deadlock());
+        }
         std::future::poll_fn(|cx| self.core.poll_room(cx)).await?;
         self.core.submit(future, true)?.await
+    }
+
+    /// Runs the future `make(&context)` builds on the pool thread and awaits
+    /// its outcome; the async twin of
+    /// [`BlockingThreadedTaskPool::run_with`].
+    pub async fn run_with<F, Fut>(&self, make: F) -> Result<Fut::Output, TaskError>
+    where
+        F: FnOnce(&C) -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        if self.core.nested_run_would_deadlock() {
+            return Err(self.core.would_deadlock());
+        }
+        std::future::poll_fn(|cx| self.core.poll_room(cx)).await?;
+        self.core.submit_with(make, true)?.await
     }
 
     /// Creates a task on the pool and returns its handle at once.
@@ -326,7 +499,7 @@ impl<C: 'static> AsyncThreadedTaskPool<C> {
 /// Cleans up a start whose future was dropped before it finished.
 struct AbandonOnDrop<'a, C: 'static> {
     core: &'a Arc<Core<C>>,
-    starting: Option<super::threaded::Starting<C>>,
+    starting: Option<Starting<C>>,
 }
 
 impl<C: 'static> Drop for AbandonOnDrop<'_, C> {
@@ -337,16 +510,14 @@ impl<C: 'static> Drop for AbandonOnDrop<'_, C> {
     }
 }
 
-fn starting_exited<C: 'static>(
-    starting: &super::threaded::Starting<C>,
-    cx: &mut Context<'_>,
-) -> Poll<()> {
-    starting.exited().poll_take(cx).map(|_| ())
+fn starting_exited<C: 'static>(starting: &Starting<C>, cx: &mut Context<'_>) -> Poll<()> {
+    poll_exit(starting.exited(), cx).map(|_| ())
 }
 
 impl<C: 'static> Drop for AsyncThreadedTaskPool<C> {
     fn drop(&mut self) {
-        let _ = self.core.begin_stop();
+        // Never blocks: the pool thread finishes the stop on its own.
+        let _ = self.core.begin_stop(self.core.default_stop_bound());
     }
 }
 
@@ -360,6 +531,12 @@ impl<C: 'static> fmt::Debug for AsyncThreadedTaskPool<C> {
     }
 }
 
+impl<C: 'static> sealed::Sealed for AsyncThreadedTaskPool<C> {
+    fn service_host(&self) -> Arc<dyn ServiceHost> {
+        Arc::new(CoreHost(Arc::downgrade(&self.core)))
+    }
+}
+
 impl<C: 'static> Spawn for AsyncThreadedTaskPool<C> {
     fn spawn_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
     where
@@ -367,5 +544,13 @@ impl<C: 'static> Spawn for AsyncThreadedTaskPool<C> {
         F::Output: Send + 'static,
     {
         self.create_task(future)
+    }
+
+    fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.core.submit_service(future)
     }
 }

@@ -1,8 +1,8 @@
 //! `TaskHandle`: the caller's end of a task created on a pool.
 
 use crate::error::TaskError;
-use crate::executor::task::{report_unhandled, Reporter};
 use crate::executor::JoinHandle;
+use crate::report::Reporter;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -36,14 +36,6 @@ impl PoolOwner {
             pool: self.name.clone(),
         }
     }
-}
-
-/// The default `on_unhandled` hook: one line on stderr.
-pub(crate) fn stderr_reporter(pool: &str) -> Reporter {
-    let pool = pool.to_owned();
-    Arc::new(move |error| {
-        eprintln!("concurrent_tasks: pool `{pool}`: unhandled task failure: {error}")
-    })
 }
 
 /// Awaits, waits for or cancels a task created on a pool.
@@ -158,8 +150,16 @@ impl<T> Drop for TaskHandle<T> {
         let Some(owner) = &self.owner else {
             return;
         };
-        if let Some(Err(error)) = self.join.slot().drop_handle() {
-            report_unhandled(Some(&owner.report), error);
+        match self.join.slot().drop_handle() {
+            Some(Err(error)) => owner.report.report(error),
+            Some(Ok(output)) => {
+                // The caller's own value, on the caller's thread; still
+                // behind the guard, so a handle's drop never panics.
+                if let Err(message) = crate::guard::drop_user(output) {
+                    owner.report.report(TaskError::Panicked(message));
+                }
+            }
+            None => {}
         }
     }
 }

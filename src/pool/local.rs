@@ -1,28 +1,36 @@
 //! `TaskPool`: a pool of tasks inside the current executor — size limit
 //! with a FIFO buffer, per-task timeout from the task's start, cancel, drain
-//! on stop — and its `Send` spawner for other threads.
+//! on stop — its services, and its `Send` spawner for other threads.
 //!
 //! Every task created on the pool is an executor task at once: its future
 //! first waits at the pool's gate for a place (FIFO), then runs the user's
 //! future under the timeout. So cancelling a buffered task is the
 //! executor's ordinary cancel: it is dropped at the gate, never polled.
+//! A *service* (S1) is a plain executor task the pool counts and cancels at
+//! the end of its stop: no place, no timeout.
 //!
 //! # Ground rules
 //! - `Gate` state lives in a `RefCell` on the executor's thread; no borrow is
 //!   held while a waker runs.
-//! - `live` counts tasks created and not yet dropped; `stop` waits for it to
-//!   reach zero. Spawners send jobs through the inbox while `open` is read
-//!   locked; `stop` write-locks it to close, then drains what was sent.
+//! - `live` counts tasks created and not yet dropped; the stop waits for it
+//!   to reach zero (and the inbox to be empty), then cancels the services
+//!   and waits for them to be gone. Spawners send jobs through the inbox
+//!   while `open` is read locked; `stop` (and the drop of the `TaskPool`)
+//!   write-locks it to close, then the dispatcher runs what was sent.
+//! - A job that never runs (the executor was dropped first) resolves its
+//!   handle with `Cancelled` (see [`Unsent`]): nothing accepted is lost.
 
 use super::gate::Gate;
-use super::handle::{stderr_reporter, PoolOwner, TaskHandle};
+use super::handle::{PoolOwner, TaskHandle};
 use super::inbox::{inbox, Inbox, InboxSender};
 use super::stats::{PoolStats, Stats};
-use super::task::{PoolLink, PoolTask};
+use super::task::{polling_task_of, MakeJob, PoolLink, PoolTask, ServiceJob, ThreadJob, Unsent};
 use crate::error::TaskError;
 use crate::executor::cell::{Split, TaskCell, TaskRef, TaskShared};
-use crate::executor::task::{Reporter, Shared};
+use crate::executor::task::{deliver_to, Shared};
 use crate::executor::{current, Inner, JoinHandle};
+use crate::guard::Guarded;
+use crate::report::{Hook, Reporter, Unhandled};
 use crate::slab::Key;
 use crate::slot::Waiters;
 use parking_lot::RwLock;
@@ -35,7 +43,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 /// A job sent by a spawner, run on the pool's thread.
-type Job = Box<dyn FnOnce(&Rc<PoolInner>) + Send>;
+type Job = Box<dyn ThreadJob<()>>;
 
 /// Builds a [`TaskPool`] on the current executor.
 ///
@@ -59,11 +67,11 @@ pub struct TaskPoolBuilder {
     name: Option<String>,
     size: usize,
     timeout: Option<Duration>,
+    hook: Option<Hook>,
+    /// The sink shared with a threaded front (instead of `hook`).
     report: Option<Reporter>,
     /// Counters shared with a threaded front.
     stats: Option<Arc<Stats>>,
-    /// Keep the live tasks' headers (for `cancel_all`).
-    track_tasks: bool,
 }
 
 impl fmt::Debug for TaskPoolBuilder {
@@ -72,6 +80,7 @@ impl fmt::Debug for TaskPoolBuilder {
             .field("name", &self.name)
             .field("size", &self.size)
             .field("timeout", &self.timeout)
+            .field("on_unhandled", &self.hook.is_some())
             .finish()
     }
 }
@@ -85,6 +94,12 @@ impl TaskPoolBuilder {
 
     /// At most `size` tasks run at once; the rest wait in FIFO order.
     /// `0` (the default) is unlimited.
+    ///
+    /// A task that awaits [`TaskPool::run`] of its own pool holds its place
+    /// while it waits: with `size(1)` that can never start, so it gets
+    /// `Err(WouldDeadlock)` at once. With a larger size, nested runs
+    /// deadlock only when every place is held by a task waiting that way —
+    /// keep such nesting below the size, or use a second pool.
     pub fn size(mut self, size: usize) -> Self {
         self.size = size;
         self
@@ -92,16 +107,18 @@ impl TaskPoolBuilder {
 
     /// Cancels a task running longer than `timeout` from its start (time
     /// waiting in the buffer does not count); its handle yields `TimedOut`.
-    /// `Duration::MAX` is no limit.
+    /// `Duration::MAX` is no limit. Services are not timed.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
     /// Receives every `Panicked` or `TimedOut` outcome that no handle will
-    /// read (the handle was dropped). Default: one line on stderr.
+    /// read (the handle was dropped), and the panics of users' destructors.
+    /// Default: one line on stderr. A hook that panics is reported once on
+    /// stderr and otherwise ignored.
     pub fn on_unhandled(mut self, hook: impl Fn(TaskError) + Send + Sync + 'static) -> Self {
-        self.report = Some(Arc::new(hook));
+        self.hook = Some(Box::new(hook));
         self
     }
 
@@ -127,13 +144,7 @@ impl TaskPoolBuilder {
         self
     }
 
-    /// Keeps the live tasks' headers, so `cancel_all` can reach them.
-    pub(crate) fn track_tasks(mut self, track: bool) -> Self {
-        self.track_tasks = track;
-        self
-    }
-
-    /// Sets the hook for failures nobody reads (already shared).
+    /// Sets the sink for failures nobody reads (already shared).
     pub(crate) fn reporter(mut self, report: Reporter) -> Self {
         self.report = Some(report);
         self
@@ -181,12 +192,13 @@ pub(crate) struct PoolInner {
     pub(super) gate: RefCell<Gate>,
     /// Tasks created and not yet dropped.
     live: Cell<usize>,
-    /// Their keys in the executor's table, to cancel them all (a daemon
-    /// pool's stop); `None` unless asked for, to keep pending tasks small.
-    tasks: Option<RefCell<std::collections::HashSet<Key>>>,
-    /// Waiters for `live == 0` (`stop`).
+    /// The services' entries in the executor's table (pruned as they end).
+    services: RefCell<Vec<Key>>,
+    /// Waiters for the end of the stop: no task, no job, no service left.
     drained: RefCell<Waiters>,
     stopped: Cell<bool>,
+    /// The services were cancelled (once the tasks drained after a stop).
+    services_cancelled: Cell<bool>,
     /// `true` while spawners may send; write-locked to close.
     open: Arc<RwLock<bool>>,
     sender: InboxSender<Job>,
@@ -201,15 +213,18 @@ impl TaskPool {
             name: None,
             size: 0,
             timeout: None,
+            hook: None,
             report: None,
             stats: None,
-            track_tasks: false,
         }
     }
 
     fn new_on(ex: &Rc<Inner>, config: TaskPoolBuilder) -> TaskPool {
         let name = config.name.unwrap_or_else(|| "task-pool".to_owned());
-        let report = config.report.unwrap_or_else(|| stderr_reporter(&name));
+        let report = match config.report {
+            Some(report) => report,
+            None => Unhandled::new(name.clone(), config.hook),
+        };
         let (sender, inbox) = inbox::<Job>();
         let pool = TaskPool {
             inner: Rc::new(PoolInner {
@@ -225,17 +240,15 @@ impl TaskPool {
                 stats: config.stats.unwrap_or_default(),
                 gate: RefCell::new(Gate::new(config.size)),
                 live: Cell::new(0),
-                tasks: config
-                    .track_tasks
-                    .then(|| RefCell::new(std::collections::HashSet::new())),
+                services: RefCell::new(Vec::new()),
                 drained: RefCell::new(Waiters::None),
                 stopped: Cell::new(false),
+                services_cancelled: Cell::new(false),
                 open: Arc::new(RwLock::new(true)),
                 sender,
             }),
         };
-        ex.spawn(dispatch(Rc::downgrade(&pool.inner), inbox))
-            .detach();
+        ex.spawn(dispatch(pool.inner.clone(), inbox)).detach();
         pool
     }
 
@@ -261,12 +274,56 @@ impl TaskPool {
     }
 
     /// Runs `future` on the pool and returns its outcome.
+    ///
+    /// Awaited by one of this pool's own tasks on a `size(1)` pool, it gives
+    /// `Err(WouldDeadlock)` at once: the caller holds the only place (see
+    /// [`TaskPoolBuilder::size`]).
     pub async fn run<F>(&self, future: F) -> Result<F::Output, TaskError>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
+        if self.inner.gate.borrow().size == 1 && polling_task_of(&self.inner) {
+            return Err(self.inner.owner.would_deadlock());
+        }
         self.create_task(future).await
+    }
+
+    /// Starts `future` as a service of the pool (S1): at once, outside the
+    /// size limit and the timeout; counted in [`PoolStats::services`];
+    /// cancelled at the end of [`stop`](Self::stop), after the tasks have
+    /// drained. An unread panic goes to `on_unhandled`. `NotRunning` after
+    /// `stop`.
+    ///
+    /// ```
+    /// use concurrent_tasks::{block_on, TaskError, TaskPool};
+    ///
+    /// block_on(async {
+    ///     let pool = TaskPool::builder().size(1).build();
+    ///     let watcher = pool.spawn_service(std::future::pending::<()>())?;
+    ///     assert_eq!(pool.run(async { 1 }).await, Ok(1)); // the one place is free
+    ///     assert_eq!(pool.stats().services, 1);
+    ///     pool.stop().await; // drains the tasks, then cancels the service
+    ///     assert_eq!(watcher.await, Err(TaskError::Cancelled));
+    ///     Ok::<(), TaskError>(())
+    /// })?;
+    /// # Ok::<(), TaskError>(())
+    /// ```
+    pub fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        if self.inner.stopped.get() {
+            return Err(self.inner.not_running());
+        }
+        let shared = Split::new(self.inner.shared.clone());
+        let handle = TaskHandle::new(
+            JoinHandle::new(TaskRef::Split(shared.clone())),
+            self.inner.owner.clone(),
+        );
+        self.inner.spawn_service(shared, future);
+        Ok(handle)
     }
 
     /// Changes the size limit (`0`: unlimited). Growing it starts buffered
@@ -280,20 +337,26 @@ impl TaskPool {
         wake.into_iter().for_each(std::task::Waker::wake);
     }
 
-    /// Current counts of queued, running and completed tasks.
+    /// Current counts of queued, running and completed tasks, and services.
     pub fn stats(&self) -> PoolStats {
         self.inner.stats.snapshot()
     }
 
     /// Stops taking tasks and waits until every task created so far —
-    /// buffered ones included, and those sent by spawners — has finished.
+    /// buffered ones included, and those sent by spawners — has finished;
+    /// then cancels the pool's services and waits until they are gone.
+    ///
+    /// Awaited by one of the pool's own tasks, it closes the pool and
+    /// returns at once (that task could never see the drain end, since the
+    /// drain waits for it): the drain and the services' cancellation go on
+    /// without it.
     pub async fn stop(&self) {
-        self.inner.stopped.set(true);
-        *self.inner.open.write() = false;
-        // Jobs sent before the close are accepted tasks: run them too.
-        self.inner.sender.nudge();
+        self.inner.close();
+        if polling_task_of(&self.inner) {
+            return;
+        }
         std::future::poll_fn(|cx| {
-            if self.inner.live.get() == 0 && self.inner.sender.len() == 0 {
+            if self.inner.try_finish_stop() {
                 Poll::Ready(())
             } else {
                 self.inner.drained.borrow_mut().register(cx.waker());
@@ -332,21 +395,13 @@ impl TaskPool {
         &self.inner
     }
 
-    /// Cancels every task created so far (waiting or running); each is
-    /// dropped at its next turn and its handle yields `Cancelled`.
-    pub(crate) fn cancel_all(&self) {
-        let Some(tasks) = &self.inner.tasks else {
-            debug_assert!(false, "cancel_all needs a pool built with track_tasks");
-            return;
-        };
-        let keys: Vec<Key> = tasks.borrow().iter().copied().collect();
-        if let Some(executor) = self.inner.executor.upgrade() {
-            keys.into_iter().for_each(|key| executor.cancel_task(key));
-        }
-    }
-
     pub(crate) fn owner(&self) -> Arc<PoolOwner> {
         self.inner.owner.clone()
+    }
+
+    /// `true` once [`stop`](Self::stop) was called.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.inner.stopped.get()
     }
 }
 
@@ -355,6 +410,40 @@ impl PoolInner {
         TaskError::NotRunning {
             pool: self.owner.name.clone(),
         }
+    }
+
+    /// Closes the pool: no new task; jobs sent before still run.
+    pub(crate) fn close(&self) {
+        self.stopped.set(true);
+        *self.open.write() = false;
+        // Jobs sent before the close are accepted tasks: the dispatcher
+        // runs them, then ends.
+        self.sender.nudge();
+    }
+
+    /// `true` when a stop can end: no task, no job and no service left.
+    /// Cancels the services (once) when the tasks have drained.
+    pub(crate) fn try_finish_stop(&self) -> bool {
+        if self.live.get() != 0 || self.sender.len() != 0 {
+            return false;
+        }
+        if !self.services_cancelled.replace(true) {
+            self.cancel_services();
+        }
+        self.stats.services() == 0
+    }
+
+    /// Cancels every service still running.
+    fn cancel_services(&self) {
+        let keys = std::mem::take(&mut *self.services.borrow_mut());
+        if let Some(executor) = self.executor.upgrade() {
+            keys.into_iter().for_each(|key| executor.cancel_task(key));
+        }
+    }
+
+    /// Tasks counted in and not yet out (buffered or running).
+    pub(crate) fn live(&self) -> usize {
+        self.live.get()
     }
 
     /// Spawns the pool task for a handle made beforehand.
@@ -387,26 +476,76 @@ impl PoolInner {
         };
         self.live.set(self.live.get() + 1);
         task.adopted();
-        let key = executor.spawn_boxed(Box::into_pin(task));
-        if let Some(tasks) = &self.tasks {
-            tasks.borrow_mut().insert(key);
+        executor.spawn_boxed(Box::into_pin(task));
+    }
+
+    /// A task whose builder panicked (`create_task_with`): it never starts;
+    /// its handle gets `error`, or the pool's sink when nobody reads it.
+    pub(crate) fn refuse_made<T>(&self, cell: &TaskCell<T>, error: TaskError) {
+        self.stats.dequeued(false);
+        if let Err(Err(error)) = cell.slot.complete(Err(error)) {
+            self.owner.report.report(error);
         }
+    }
+
+    /// Spawns `future` as a service: a plain executor task, counted in
+    /// `services` while it lives, its unread failures reported to the pool.
+    pub(crate) fn spawn_service<F, S>(self: &Rc<Self>, shared: S, future: F)
+    where
+        F: Future + 'static,
+        S: TaskShared<Output = F::Output> + 'static,
+    {
+        let Some(executor) = self.executor.upgrade() else {
+            let _ = shared.slot().complete(Err(self.not_running()));
+            return;
+        };
+        self.stats.service_started();
+        let count = ServiceCount(Rc::downgrade(self));
+        let service = async move {
+            let _count = count;
+            future.await
+        };
+        let task = deliver_to(service, shared, Some(self.owner.report.clone()));
+        let key = executor.spawn_boxed(Box::pin(task));
+        let mut services = self.services.borrow_mut();
+        services.retain(|key| executor.contains_task(*key));
+        services.push(key);
     }
 
     /// A task counted in by [`spawn_task`](Self::spawn_task) is gone:
     /// started (`true`: it finished) or not (it left the queue).
-    pub(super) fn count_out(&self, started: bool, key: Key) {
+    pub(super) fn count_out(&self, started: bool) {
         if started {
             self.stats.finished();
         } else {
             self.stats.dequeued(false);
         }
-        if let Some(tasks) = &self.tasks {
-            tasks.borrow_mut().remove(&key);
-        }
         self.live.set(self.live.get() - 1);
         if self.live.get() == 0 {
-            self.drained.take().wake_all();
+            self.wake_drained();
+        }
+    }
+
+    /// Wakes a stop waiting for the pool to empty; once stopped and
+    /// drained, the services are cancelled even if nobody awaits the stop.
+    fn wake_drained(&self) {
+        if self.stopped.get() {
+            let _ = self.try_finish_stop();
+        }
+        self.drained.take().wake_all();
+    }
+}
+
+/// Counts a service in the pool's stats while it lives.
+struct ServiceCount(Weak<PoolInner>);
+
+impl Drop for ServiceCount {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.upgrade() {
+            pool.stats.service_ended();
+            if pool.stats.services() == 0 {
+                pool.drained.take().wake_all();
+            }
         }
     }
 }
@@ -424,31 +563,29 @@ impl fmt::Debug for TaskPool {
 impl Drop for TaskPool {
     fn drop(&mut self) {
         // No more tasks from spawners; the dispatcher runs what was sent and
-        // ends. Tasks already created run on (detached).
+        // ends. Tasks and services already created run on (detached).
         *self.inner.open.write() = false;
         self.inner.sender.nudge();
     }
 }
 
-/// Runs spawners' jobs as they arrive, while the pool lives and is open.
-async fn dispatch(pool: Weak<PoolInner>, inbox: Inbox<Job>) {
+/// Runs spawners' jobs as they arrive, until the pool is closed and every
+/// job sent before the close has run.
+async fn dispatch(pool: Rc<PoolInner>, inbox: Inbox<Job>) {
     let mut batch = 0;
     loop {
-        let job = std::future::poll_fn(|cx| match pool.upgrade() {
-            None => Poll::Ready(None),
-            Some(p) => match inbox.poll_recv(cx) {
-                Poll::Ready(job) => Poll::Ready(job),
-                // Closed and nothing left: done.
-                Poll::Pending if !*p.open.read() => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
-            },
+        let job = std::future::poll_fn(|cx| match inbox.poll_recv(cx) {
+            Poll::Ready(job) => Poll::Ready(job),
+            // Closed (no send can be in flight: `open` is write-locked to
+            // close) and nothing left: done.
+            Poll::Pending if !*pool.open.read() && pool.sender.len() == 0 => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
         })
         .await;
-        let (Some(job), Some(inner)) = (job, pool.upgrade()) else {
+        let Some(job) = job else {
             break;
         };
-        job(&inner);
-        drop(inner);
+        job.run(&(), &pool);
         // Let the pool's tasks run between batches of submissions.
         batch += 1;
         if batch == super::JOB_BATCH {
@@ -457,16 +594,16 @@ async fn dispatch(pool: Weak<PoolInner>, inbox: Inbox<Job>) {
         }
     }
     // Let a `stop` waiting on the inbox see it is empty.
-    if let Some(p) = pool.upgrade() {
-        p.drained.take().wake_all();
-    }
+    pool.wake_drained();
 }
 
 /// Creates tasks on a [`TaskPool`] from any thread.
 ///
 /// `Send + Sync + Clone`. The futures it takes must be `Send` (they travel
 /// to the pool's thread); after the pool stopped or was dropped,
-/// `create_task` gives `Err(NotRunning)`.
+/// `create_task` gives `Err(NotRunning)`. A task it accepted always
+/// resolves: if the pool's executor is dropped before the task reached it,
+/// the handle yields `Cancelled`.
 #[derive(Clone)]
 pub struct TaskPoolSpawner {
     sender: InboxSender<Job>,
@@ -483,36 +620,59 @@ impl TaskPoolSpawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.create_task_with(move || future)
+        self.send(|unsent| {
+            Box::new(MakeJob {
+                make: Guarded::new(move |_: &()| future),
+                unsent,
+                queued: false,
+            })
+        })
     }
 
-    /// Creates a task from a `Send` closure that builds the future on the
-    /// pool's thread (so the future itself need not be `Send`).
-    pub(crate) fn create_task_with<F, Fut>(
-        &self,
-        make: F,
-    ) -> Result<TaskHandle<Fut::Output>, TaskError>
+    /// Starts `future` as a service of the pool, from any thread (see
+    /// [`TaskPool::spawn_service`]).
+    pub fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
     where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future + 'static,
-        Fut::Output: Send + 'static,
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
     {
+        self.send(|unsent| {
+            Box::new(ServiceJob {
+                future: Guarded::new(future),
+                unsent,
+            })
+        })
+    }
+
+    /// Makes the handle and sends the job `job` builds around its cell.
+    fn send<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(Unsent<T>) -> Job,
+    ) -> Result<TaskHandle<T>, TaskError> {
         let open = self.open.read();
         if !*open {
-            return Err(TaskError::NotRunning {
-                pool: self.owner.name.clone(),
-            });
+            return Err(self.not_running());
         }
         let cell = TaskCell::new(self.shared.clone());
         let handle = TaskHandle::new(
             JoinHandle::new(TaskRef::Cell(cell.clone())),
             self.owner.clone(),
         );
-        let job: Job = Box::new(move |pool: &Rc<PoolInner>| pool.spawn_future(cell, make(), false));
-        self.sender.send(job).map_err(|_| TaskError::NotRunning {
+        match self.sender.send(job(Unsent::new(cell))) {
+            Ok(()) => Ok(handle),
+            Err(job) => {
+                // The pool's executor is gone: the job never runs.
+                drop(job);
+                drop(handle);
+                Err(self.not_running())
+            }
+        }
+    }
+
+    fn not_running(&self) -> TaskError {
+        TaskError::NotRunning {
             pool: self.owner.name.clone(),
-        })?;
-        Ok(handle)
+        }
     }
 
     /// Current counts of the pool's tasks.

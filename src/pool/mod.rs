@@ -5,7 +5,9 @@
 //! place (the size limit, FIFO), then runs the user's future under the
 //! pool's timeout. Handles ([`TaskHandle`]) can be made on any thread before
 //! the task exists on the pool's thread; they are awaited, waited on, or
-//! cancelled from anywhere.
+//! cancelled from anywhere. A *service* (S1) runs on the pool's executor
+//! outside the size limit, the timeout and the capacity, until the pool's
+//! stop cancels it once the tasks have drained.
 
 mod fronts;
 mod gate;
@@ -24,14 +26,25 @@ pub use threaded::{Async, Blocking, ThreadedTaskPoolBuilder};
 
 use crate::error::TaskError;
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 /// Jobs an inbox's receiver runs before it yields to the executor, so a
 /// stream of submissions cannot starve the tasks already running.
 const JOB_BATCH: usize = 64;
 
-/// Something that creates `Send` tasks on a pool, from any thread: both
-/// threaded pools, [`TaskPool`] and [`TaskPoolSpawner`]. Background and
-/// periodic tasks take it in `start_on`.
+/// A service's future, boxed to cross a type-erased [`ServiceHost`].
+pub(crate) type BoxService = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Something that creates `Send` tasks and services on a pool, from any
+/// thread: both threaded pools, [`TaskPool`] and [`TaskPoolSpawner`].
+/// Background, periodic and restartable tasks take it in `start_on`, and
+/// run there as services.
+///
+/// The trait is sealed: `start_on` may have to start a restartable task's
+/// next driver on the same pool later, from another thread (S4), so every
+/// implementor must be able to hand out a `Send` way back to its pool —
+/// which only the crate's pools can.
 ///
 /// ```
 /// use concurrent_tasks::{block_on, Spawn, TaskPool};
@@ -45,12 +58,51 @@ const JOB_BATCH: usize = 64;
 ///     assert_eq!(answer(&pool.spawner()).await, Ok(42));
 /// });
 /// ```
-pub trait Spawn {
-    /// Creates a task running `future`.
+pub trait Spawn: sealed::Sealed {
+    /// Creates a task running `future`: it takes a place under the pool's
+    /// size limit, its timeout and (threaded pools) its capacity.
     fn spawn_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static;
+
+    /// Starts `future` as a service (S1): at once, outside the size limit,
+    /// the timeout and the capacity; counted in [`PoolStats::services`];
+    /// cancelled by the pool's stop once its tasks have drained. A panic
+    /// nobody reads goes to the pool's `on_unhandled`.
+    fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+}
+
+/// A pool as a place to start services later, from any thread: what a
+/// restartable task keeps to start its next driver where the first ran.
+pub(crate) use sealed::ServiceHost;
+
+#[allow(unreachable_pub)] // the sealed-trait pattern: public, unnameable
+mod sealed {
+    use super::BoxService;
+    use crate::error::TaskError;
+    use std::sync::Arc;
+
+    /// See [`Spawn`](super::Spawn): only the crate's pools implement it.
+    pub trait Sealed {
+        /// A `Send` way back to this pool.
+        fn service_host(&self) -> Arc<dyn ServiceHost>;
+    }
+
+    /// A pool that can start a service from any thread.
+    pub trait ServiceHost: Send + Sync {
+        /// Starts `future` as a service (detached).
+        fn spawn_service(&self, future: BoxService) -> Result<(), TaskError>;
+    }
+}
+
+impl sealed::Sealed for TaskPool {
+    fn service_host(&self) -> Arc<dyn ServiceHost> {
+        Arc::new(self.spawner())
+    }
 }
 
 impl Spawn for TaskPool {
@@ -59,7 +111,32 @@ impl Spawn for TaskPool {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        if self.is_stopped() {
+            return Err(TaskError::NotRunning {
+                pool: self.owner().name.clone(),
+            });
+        }
         Ok(self.create_task(future))
+    }
+
+    fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        TaskPool::spawn_service(self, future)
+    }
+}
+
+impl sealed::Sealed for TaskPoolSpawner {
+    fn service_host(&self) -> Arc<dyn ServiceHost> {
+        Arc::new(self.clone())
+    }
+}
+
+impl ServiceHost for TaskPoolSpawner {
+    fn spawn_service(&self, future: BoxService) -> Result<(), TaskError> {
+        TaskPoolSpawner::spawn_service(self, future).map(TaskHandle::detach)
     }
 }
 
@@ -70,5 +147,13 @@ impl Spawn for TaskPoolSpawner {
         F::Output: Send + 'static,
     {
         self.create_task(future)
+    }
+
+    fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        TaskPoolSpawner::spawn_service(self, future)
     }
 }

@@ -28,6 +28,9 @@ pub struct PoolStats {
     pub running: usize,
     /// Tasks finished (with any outcome), since the pool was built.
     pub completed: usize,
+    /// Services running now (started with `start_on` or `spawn_service`:
+    /// outside the size limit, the timeout and the capacity).
+    pub services: usize,
 }
 
 /// The live counters, and the bound on queued tasks (`capacity`).
@@ -40,6 +43,7 @@ pub(crate) struct Stats {
     queued: AtomicUsize,
     running: AtomicUsize,
     completed: AtomicUsize,
+    services: AtomicUsize,
     /// Most tasks queued at once; `0`: no bound.
     capacity: usize,
     /// Callers waiting for room under the bound.
@@ -115,11 +119,27 @@ impl Stats {
         bump(&self.completed, 1);
     }
 
+    /// A service started, on the pool's thread.
+    pub(crate) fn service_started(&self) {
+        bump(&self.services, 1);
+    }
+
+    /// A service ended, on the pool's thread.
+    pub(crate) fn service_ended(&self) {
+        bump(&self.services, usize::MAX); // wrapping: minus one
+    }
+
+    /// Services running now.
+    pub(crate) fn services(&self) -> usize {
+        self.services.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn snapshot(&self) -> PoolStats {
         PoolStats {
             queued: self.queued.load(Ordering::Relaxed),
             running: self.running.load(Ordering::Relaxed),
             completed: self.completed.load(Ordering::Relaxed),
+            services: self.services.load(Ordering::Relaxed),
         }
     }
 }

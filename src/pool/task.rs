@@ -20,10 +20,11 @@ use super::gate::Entry;
 use super::local::PoolInner;
 use crate::error::TaskError;
 use crate::executor::cell::{Delivery, TaskCell, TaskShared};
-use crate::executor::task::{poll_catching, report_unhandled, Header, Task};
+use crate::executor::task::{Header, Task};
+use crate::guard::{call_user, drop_user, poll_user, Guarded};
 use crate::slab::Key;
 use crate::time::Sleep;
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -35,17 +36,64 @@ use std::task::{Context, Poll, Waker};
 pub(crate) trait PoolLink {
     /// Runs `f` with the pool, if it is still there.
     fn with<R>(&self, f: impl FnOnce(&Rc<PoolInner>) -> R) -> Option<R>;
+
+    /// What [`polling_task_of`] compares: the pool's address, or
+    /// [`THREAD_MARK`] for "this thread's threaded pool".
+    fn mark(&self) -> usize;
 }
 
 impl PoolLink for Rc<PoolInner> {
     fn with<R>(&self, f: impl FnOnce(&Rc<PoolInner>) -> R) -> Option<R> {
         Some(f(self))
     }
+
+    fn mark(&self) -> usize {
+        Rc::as_ptr(self) as usize
+    }
 }
+
+/// The mark of the tasks of this thread's threaded pool (never the address
+/// of a `PoolInner`, which is aligned).
+const THREAD_MARK: usize = 1;
 
 std::thread_local! {
     /// The pool of the threaded pool whose thread this is.
     static THREAD_POOL: RefCell<Option<Rc<PoolInner>>> = const { RefCell::new(None) };
+    /// The mark of the pool whose task is being polled on this thread (0:
+    /// none), so a pool can tell that it is waited on by one of its own
+    /// tasks (K5).
+    static POLLING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// `true` while a task of `pool` holding a place (not a service) is polled
+/// on this thread.
+pub(crate) fn polling_task_of(pool: &Rc<PoolInner>) -> bool {
+    match POLLING.try_with(Cell::get).unwrap_or(0) {
+        0 => false,
+        THREAD_MARK => ThreadLink.with(|p| Rc::ptr_eq(p, pool)).unwrap_or(false),
+        mark => mark == Rc::as_ptr(pool) as usize,
+    }
+}
+
+/// `true` while a task (not a service) of this thread's threaded pool is
+/// polled on this thread.
+pub(crate) fn polling_thread_task() -> bool {
+    POLLING.try_with(Cell::get).unwrap_or(0) == THREAD_MARK
+}
+
+/// Marks the task of the pool with `mark` as being polled, until dropped.
+struct Polling(usize);
+
+impl Polling {
+    fn enter(mark: usize) -> Self {
+        Polling(POLLING.try_with(|p| p.replace(mark)).unwrap_or(0))
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        let _ = POLLING.try_with(|p| p.set(self.0));
+    }
 }
 
 /// The link of a task built on another thread for a threaded pool: the
@@ -61,6 +109,10 @@ impl PoolLink for ThreadLink {
             .ok()
             .flatten()?;
         Some(f(&pool))
+    }
+
+    fn mark(&self) -> usize {
+        THREAD_MARK
     }
 }
 
@@ -89,15 +141,74 @@ pub(crate) trait ThreadJob<C>: Send {
     fn run(self: Box<Self>, ctx: &C, pool: &Rc<PoolInner>);
 }
 
-/// A job that builds its task on the pool's thread (`create_task_with`).
-pub(crate) struct MakeJob<M>(pub(crate) M);
+/// The handle side of a job whose task is not made yet: completes the
+/// handle with `Cancelled` if the job is dropped unrun (the pool thread is
+/// gone), so no accepted task is lost.
+pub(crate) struct Unsent<T>(Option<Arc<TaskCell<T>>>);
 
-impl<C, M> ThreadJob<C> for MakeJob<M>
+impl<T> Unsent<T> {
+    pub(crate) fn new(cell: Arc<TaskCell<T>>) -> Self {
+        Unsent(Some(cell))
+    }
+
+    /// The cell, for the job that runs now.
+    fn take(&mut self) -> Arc<TaskCell<T>> {
+        self.0.take().expect("a job runs once")
+    }
+}
+
+impl<T> Drop for Unsent<T> {
+    fn drop(&mut self) {
+        if let Some(cell) = self.0.take() {
+            let _ = cell.slot.complete(Err(TaskError::Cancelled));
+        }
+    }
+}
+
+/// A job that builds its task on the pool's thread (`create_task_with`,
+/// `run_with`): the user's builder runs there, behind the guard; a panic in
+/// it is the task's outcome (`Panicked`).
+pub(crate) struct MakeJob<M, T> {
+    pub(crate) make: Guarded<M>,
+    pub(crate) unsent: Unsent<T>,
+    /// Counted as queued at submission already (threaded fronts).
+    pub(crate) queued: bool,
+}
+
+impl<C, M, Fut, T> ThreadJob<C> for MakeJob<M, T>
 where
-    M: FnOnce(&C, &Rc<PoolInner>) + Send,
+    M: FnOnce(&C) -> Fut + Send,
+    Fut: Future<Output = T> + 'static,
+    T: Send + 'static,
 {
-    fn run(self: Box<Self>, ctx: &C, pool: &Rc<PoolInner>) {
-        (self.0)(ctx, pool)
+    fn run(mut self: Box<Self>, ctx: &C, pool: &Rc<PoolInner>) {
+        let make = self.make.take();
+        let cell = self.unsent.take();
+        if !self.queued {
+            pool.stats.queued();
+        }
+        match call_user(|| make(ctx)) {
+            Ok(future) => pool.spawn_future(cell, future, true),
+            Err(message) => pool.refuse_made(&cell, TaskError::Panicked(message)),
+        }
+    }
+}
+
+/// A job that starts a service on the pool's thread (S1).
+pub(crate) struct ServiceJob<F: Future> {
+    pub(crate) future: Guarded<F>,
+    pub(crate) unsent: Unsent<F::Output>,
+}
+
+impl<C, F> ThreadJob<C> for ServiceJob<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn run(mut self: Box<Self>, _ctx: &C, pool: &Rc<PoolInner>) {
+        let future = self.future.take();
+        let cell = self.unsent.take();
+        pool.spawn_service(cell, future);
     }
 }
 
@@ -181,9 +292,29 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
     fn finish(&mut self, outcome: Result<S::Output, TaskError>) {
         let stage = std::mem::replace(&mut self.stage, Stage::Finished);
         self.count_out(stage);
-        if let Some(Err(error)) = self.delivery.deliver(outcome) {
-            self.link
-                .with(|p| report_unhandled(Some(&p.owner.report), error));
+        match self.delivery.deliver(outcome) {
+            None => {}
+            Some(Err(error)) => self.report(error),
+            Some(Ok(output)) => {
+                if let Err(message) = drop_user(output) {
+                    self.report(TaskError::Panicked(message));
+                }
+            }
+        }
+    }
+
+    /// Hands a failure nobody will read to the pool's `on_unhandled` (or,
+    /// with the pool gone, to its executor's sink).
+    fn report(&self, error: TaskError) {
+        let header = self.delivery.shared.header();
+        let mut error = Some(error);
+        self.link.with(|p| {
+            if let Some(error) = error.take() {
+                p.owner.report.report(error);
+            }
+        });
+        if let Some(error) = error {
+            header.shared.report(error);
         }
     }
 
@@ -196,7 +327,6 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
             Stage::Waiting(key) => (false, Some(key)),
             Stage::Running(_) => (true, None),
         };
-        let key = self.delivery.shared.header().key();
         let wake = self.link.with(|p| {
             let wake = {
                 let mut gate = p.gate.borrow_mut();
@@ -206,7 +336,7 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
                     None => Vec::new(),
                 }
             };
-            p.count_out(started, key);
+            p.count_out(started);
             wake
         });
         wake.into_iter().flatten().for_each(Waker::wake);
@@ -226,10 +356,10 @@ impl<L: PoolLink, S: TaskShared> Drop for Tracker<L, S> {
 /// # Pinning
 /// `future` is structurally pinned: reached only through
 /// `Pin<&mut Option<F>>` (from `UnsafeCell::get_mut`), ended in place with
-/// `Pin::set(None)`, never moved.
-/// Nothing else is pinned; there is no `Drop` impl (fields drop in order:
-/// the user's future, then the pool's bookkeeping, then the delivery that
-/// completes the slot); `PoolTask` is `Unpin` only when `F` is.
+/// `Pin::set(None)` or, in `drop`, an assignment of `None`; never moved.
+/// Nothing else is pinned (after the `Drop` impl, fields drop in order:
+/// the pool's bookkeeping, then the delivery that completes the slot);
+/// `PoolTask` is `Unpin` only when `F` is.
 pub(crate) struct PoolTask<F, L, S>
 where
     F: Future,
@@ -287,7 +417,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // SAFETY: `future` is structurally pinned and nothing else is (see
         // the type's docs); it is never moved out, only polled in place and
-        // ended with `Pin::set`.
+        // ended in place (`Pin::set` here, an assignment in `drop`).
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above — a projection to the pinned field.
         let mut future = unsafe { Pin::new_unchecked(this.future.get_mut()) };
@@ -300,16 +430,44 @@ where
         let Some(inner) = future.as_mut().as_pin_mut() else {
             return Poll::Ready(());
         };
-        let outcome = match poll_catching(inner, cx) {
+        let polled = {
+            let _polling = Polling::enter(this.tracker.link.mark());
+            poll_user(inner, cx)
+        };
+        let outcome = match polled {
             Poll::Ready(outcome) => outcome,
             Poll::Pending if this.tracker.timed_out(cx) => Err(TaskError::TimedOut),
             Poll::Pending => return Poll::Pending,
         };
         // End the user's future here, on the pool's thread, before its
-        // handle can see the outcome.
-        future.set(None);
+        // handle can see the outcome. A panic in its drop is reported; the
+        // outcome is kept.
+        if let Err(message) = call_user(|| future.set(None)) {
+            this.tracker.report(TaskError::Panicked(message));
+        }
         this.tracker.finish(outcome);
         Poll::Ready(())
+    }
+}
+
+impl<F, L, S> Drop for PoolTask<F, L, S>
+where
+    F: Future,
+    L: PoolLink,
+    S: TaskShared<Output = F::Output>,
+{
+    /// A task dropped before it delivered (cancelled, timed out of the
+    /// buffer, its pool gone): its future is dropped in place behind the
+    /// guard and a panic there reported; the tracker then counts it out and
+    /// completes the handle with `Cancelled`.
+    fn drop(&mut self) {
+        let future = self.future.get_mut();
+        if future.is_none() {
+            return;
+        }
+        if let Err(message) = call_user(|| *future = None) {
+            self.tracker.report(TaskError::Panicked(message));
+        }
     }
 }
 

@@ -335,7 +335,7 @@ impl<T> Shared<T> {
             #[cfg(feature = "std")]
             if first && ctl.state.is_driver(id) {
                 if ctl.clock.is_none() {
-                    ctl.clock = crate::executor::current::with_current(|ex| ex.driver.clone());
+                    ctl.clock = crate::time::current::driver();
                 }
                 ctl.driver_thread = Some(std::thread::current().id());
             }

@@ -24,6 +24,7 @@
 //!   timer registered from another thread with an earlier deadline wakes it.
 
 use super::clock::{Clock, ClockKind};
+use super::sleep::Registration;
 use super::wheel::{TimerKey, TimerWheel};
 use crate::slab::{Key, Slab};
 use crate::sync::Mutex;
@@ -31,6 +32,8 @@ use alloc::collections::BinaryHeap;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 use core::fmt;
+#[cfg(target_has_atomic = "64")]
+use core::sync::atomic::AtomicU64;
 use core::sync::atomic::{self, AtomicUsize};
 use core::task::Waker;
 use core::time::Duration;
@@ -103,6 +106,12 @@ pub(crate) struct TimerDriver {
     /// Number of live entries, mirrored out of the lock so a turn with no
     /// timers skips both the lock and the clock.
     armed: AtomicUsize,
+    /// A time the clock has shown (the last reading, roughly): a deadline at
+    /// or before it has passed, no clock read needed. Only ever a real
+    /// reading, so it is never ahead of the clock. (Targets without 64-bit
+    /// atomics skip this shortcut: a due timer fires at the next turn.)
+    #[cfg(target_has_atomic = "64")]
+    seen: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -120,6 +129,8 @@ impl TimerDriver {
             clock,
             unpark,
             armed: AtomicUsize::new(0),
+            #[cfg(target_has_atomic = "64")]
+            seen: AtomicU64::new(0),
             state: Mutex::new(State {
                 entries: Slab::new(),
                 wheel: TimerWheel::new(),
@@ -136,11 +147,15 @@ impl TimerDriver {
 
     /// Now, in nanoseconds since the origin.
     pub(crate) fn now(&self) -> u64 {
-        match self.clock.kind() {
+        let now = match self.clock.kind() {
             #[cfg(feature = "std")]
             ClockKind::System => duration_nanos(self.origin.elapsed()).unwrap_or(u64::MAX),
             ClockKind::Manual(m) => m.nanos(),
-        }
+        };
+        // Racing readers may store out of order: `seen` can lag, never lead.
+        #[cfg(target_has_atomic = "64")]
+        self.seen.store(now, atomic::Ordering::Relaxed);
+        now
     }
 
     /// The deadline `after` from now; `None` ("never") when it overflows.
@@ -162,11 +177,13 @@ impl TimerDriver {
 
     /// Files, refreshes or completes the timer of a timer future.
     ///
-    /// `registration` is the future's `(entry, filed deadline)`, `None`
+    /// `registration` is the future's entry and filed deadline, `None`
     /// before its first poll. Returns `Ready` when the timer has fired.
     ///
-    /// - First poll: the entry is filed without reading the clock; one
-    ///   already due fires at the executor's next turn.
+    /// - First poll: a deadline at or before the last clock reading is
+    ///   `Ready` at once (a zero sleep completes at its first poll);
+    ///   otherwise the entry is filed without reading the clock, and one
+    ///   due meanwhile fires at the executor's next turn.
     /// - Entry still waiting and filed no later than `deadline`: only the
     ///   waker is refreshed. So pushing a deadline later (a reset, a
     ///   debounce) costs no removal: the entry fires at the old time, the
@@ -176,20 +193,26 @@ impl TimerDriver {
     /// - Deadline moved earlier: the entry is replaced.
     pub(crate) fn poll_timer(
         &self,
-        registration: &mut Option<(Key, u64)>,
+        registration: &mut Option<Registration>,
         deadline: u64,
         waker: &Waker,
     ) -> core::task::Poll<()> {
         use core::task::Poll;
+        #[cfg(target_has_atomic = "64")]
+        if registration.is_none() && deadline <= self.seen.load(atomic::Ordering::Relaxed) {
+            return Poll::Ready(());
+        }
         let (wake_owner, replaced) = {
             let mut state = self.state.lock();
             let state = &mut *state;
+            // With `std` a timer rebinds to the executor polling it, which
+            // is running; without, it stays on the one that made it.
             assert!(
                 !state.closed,
-                "a timer was polled after the executor it was created on was dropped"
+                "concurrent_tasks: a timer was polled after the executor that made it was                  dropped (without std a timer stays on its executor)"
             );
             let mut replaced = None;
-            if let Some((k, filed)) = *registration {
+            if let Some(Registration { key: k, filed }) = *registration {
                 match state.entries.get_mut(k) {
                     Some(entry) if filed <= deadline => {
                         if !entry.waker.will_wake(waker) {
@@ -215,7 +238,10 @@ impl TimerDriver {
             state.entries.get_mut(k).expect("just inserted").wheel = Some(link);
             self.armed
                 .store(state.entries.len(), atomic::Ordering::Relaxed);
-            *registration = Some((k, deadline));
+            *registration = Some(Registration {
+                key: k,
+                filed: deadline,
+            });
             let wake_owner = matches!(state.parked_until, Some(until) if deadline < until);
             (wake_owner, replaced)
         };
@@ -358,5 +384,62 @@ impl fmt::Debug for TimerDriver {
             None => d.field("state", &"<locked>"),
         };
         d.finish()
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use alloc::sync::Arc;
+    use core::sync::atomic::AtomicUsize;
+
+    /// A driver on a manual clock whose "unpark" counts wakes.
+    fn counted_driver() -> (Arc<TimerDriver>, Arc<AtomicUsize>) {
+        let unparks = Arc::new(AtomicUsize::new(0));
+        let counter = unparks.clone();
+        let unpark = waker_fn::waker_fn(move || {
+            counter.fetch_add(1, atomic::Ordering::SeqCst);
+        });
+        let clock = crate::time::ManualClock::new();
+        (Arc::new(TimerDriver::new(clock.into(), unpark)), unparks)
+    }
+
+    #[test]
+    fn t1_a_timer_filed_from_another_thread_before_the_parked_deadline_unparks_the_owner() {
+        let (driver, unparks) = counted_driver();
+        let noop = waker_fn::waker_fn(|| {});
+        let mut far = None;
+        let _ = driver.poll_timer(&mut far, 10 * TICK_NANOS, &noop);
+        assert_eq!(driver.prepare_park(), Some(9 * TICK_NANOS));
+        let filer = {
+            let driver = driver.clone();
+            std::thread::spawn(move || {
+                let mut near = None;
+                let noop = waker_fn::waker_fn(|| {});
+                let _ = driver.poll_timer(&mut near, 2 * TICK_NANOS, &noop);
+                let mut later = None;
+                let _ = driver.poll_timer(&mut later, 20 * TICK_NANOS, &noop);
+            })
+        };
+        filer.join().unwrap();
+        assert_eq!(
+            unparks.load(atomic::Ordering::SeqCst),
+            1,
+            "only the earlier deadline wakes the parked owner"
+        );
+        driver.unparked();
+    }
+
+    #[test]
+    fn t3_a_deadline_the_clock_has_shown_is_ready_at_the_first_poll() {
+        let (driver, _) = counted_driver();
+        let noop = waker_fn::waker_fn(|| {});
+        let now = driver.now();
+        let mut zero = None;
+        assert!(driver.poll_timer(&mut zero, now, &noop).is_ready());
+        assert!(zero.is_none(), "nothing registered");
+        let mut ahead = None;
+        assert!(driver.poll_timer(&mut ahead, now + 1, &noop).is_pending());
+        assert_eq!(driver.len(), 1);
     }
 }

@@ -98,20 +98,21 @@ impl Interval {
         if Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
-        let Some(scheduled) = self.sleep.deadline_nanos() else {
-            return Poll::Pending; // unreachable: a "never" sleep is never ready
+        // A sleep that fired is bound and has a deadline.
+        let (Some(scheduled), Some(driver)) = (self.sleep.deadline_nanos(), self.sleep.driver())
+        else {
+            unreachable!("a sleep that fired is bound to a driver, with a deadline")
         };
-        let now = self.sleep.driver().now();
+        let now = driver.now();
+        let at = driver.to_instant(scheduled);
         let next = self.missed.next(scheduled, now, self.period);
         self.sleep.set_deadline_nanos(next);
-        let at = self.sleep.driver().to_instant(scheduled);
         Poll::Ready(at.unwrap_or_else(Instant::now))
     }
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        let now = self.sleep.driver().now();
-        self.sleep.set_deadline_nanos(now.checked_add(self.period));
+        self.sleep.reset_after(Duration::from_nanos(self.period));
     }
 
     /// The period between ticks.

@@ -1,5 +1,5 @@
 //! Timers: [`sleep`], [`sleep_until`], [`timeout`], [`interval`], on the
-//! current executor's timer wheel.
+//! timer wheel of the executor that polls them.
 //!
 //! Each executor owns a timer driver: a [`wheel::TimerWheel`] of 1 ms ticks
 //! behind a lock, plus the clock it reads ([`Clock`]: the system's, or a
@@ -8,16 +8,21 @@
 //! deadline, so nothing fires a millisecond late either. `Duration::MAX` (or
 //! any deadline that overflows) means "never" and registers nothing.
 //!
-//! The timer futures are `Send`: a pool task `async { sleep(d).await }` is a
-//! `Send` future. They find their executor when created, so create them
-//! inside one (inside [`block_on`](crate::block_on) or a pool task), or go
-//! through [`LocalExecutor::sleep`](crate::LocalExecutor::sleep).
+//! The timer futures are `Send` and may be made on any thread, in or out of
+//! an executor (S3): made inside one, a duration counts from then; made
+//! outside, from the first poll. They register with the executor of this
+//! crate that polls them, so `pool.run(sleep(d))` works from a plain
+//! thread; polled outside every executor of the crate, they panic. The
+//! `try_` twins bind at once or return [`TaskError::NoExecutor`](crate::TaskError::NoExecutor).
+//! Without `std`, go through [`LocalExecutor::sleep`](crate::LocalExecutor::sleep).
 
 pub(crate) mod clock;
+#[cfg(feature = "std")]
+pub(crate) mod current;
 pub(crate) mod driver;
 #[cfg(feature = "std")]
 mod interval;
-mod sleep;
+pub(crate) mod sleep;
 pub(crate) mod timeout;
 pub mod wheel;
 
@@ -32,38 +37,29 @@ pub use self::current_fns::*;
 #[cfg(feature = "std")]
 mod current_fns {
     use super::driver::TimerDriver;
+    use super::sleep::MadeBy;
     use super::{Interval, Sleep};
     use crate::error::TaskError;
-    use crate::executor::current::with_current;
     use alloc::sync::Arc;
     use core::future::Future;
     use core::time::Duration;
     use std::time::Instant;
 
     fn current_driver() -> Result<Arc<TimerDriver>, TaskError> {
-        with_current(|inner| inner.driver.clone()).ok_or(TaskError::NoExecutor)
-    }
-
-    #[track_caller]
-    fn expect_driver(what: &str) -> Arc<TimerDriver> {
-        match current_driver() {
-            Ok(driver) => driver,
-            Err(_) => panic!(
-                "concurrent_tasks::{what} called outside an executor: call it inside \
-                 block_on(..) or a pool task, use LocalExecutor::sleep, or use \
-                 try_{what} to get an error instead"
-            ),
-        }
+        super::current::driver().ok_or(TaskError::NoExecutor)
     }
 
     /// A future that completes `duration` from now (never earlier), on the
-    /// current executor's timer wheel.
+    /// timer wheel of the executor that polls it.
     ///
-    /// `Duration::ZERO` completes at the first poll; `Duration::MAX` never
-    /// completes and registers nothing.
+    /// Made inside an executor ([`block_on`](crate::block_on), a pool task),
+    /// the duration counts from now; made outside, from its first poll — so
+    /// `pool.run(sleep(d))` works from a plain thread. `Duration::ZERO`
+    /// completes at the first poll; `Duration::MAX` never completes and
+    /// registers nothing.
     ///
     /// ```
-    /// use concurrent_tasks::{block_on, sleep};
+    /// use concurrent_tasks::{block_on, sleep, BlockingThreadedTaskPool};
     /// use std::time::{Duration, Instant};
     ///
     /// block_on(async {
@@ -71,16 +67,23 @@ mod current_fns {
     ///     sleep(Duration::from_millis(20)).await;
     ///     assert!(start.elapsed() >= Duration::from_millis(20));
     /// });
+    ///
+    /// // Made on this (plain) thread, run on the pool's.
+    /// let pool = BlockingThreadedTaskPool::builder().start()?;
+    /// pool.run(sleep(Duration::from_millis(5)))?;
+    /// # Ok::<(), concurrent_tasks::TaskError>(())
     /// ```
     ///
     /// # Panics
-    /// Outside an executor; [`try_sleep`] returns an error instead.
-    #[track_caller]
+    /// When polled outside every executor of this crate (in another
+    /// runtime, or by hand). [`try_sleep`] binds at once instead, or says
+    /// [`TaskError::NoExecutor`].
     pub fn sleep(duration: Duration) -> Sleep {
-        Sleep::after(expect_driver("sleep"), duration)
+        Sleep::after_here(duration, MadeBy::Sleep)
     }
 
-    /// Like [`sleep`], but [`TaskError::NoExecutor`] outside an executor.
+    /// Like [`sleep`], bound to the current executor now, or
+    /// [`TaskError::NoExecutor`] outside one.
     ///
     /// ```
     /// use concurrent_tasks::{time::try_sleep, TaskError};
@@ -88,10 +91,11 @@ mod current_fns {
     /// assert!(matches!(try_sleep(Duration::from_secs(1)), Err(TaskError::NoExecutor)));
     /// ```
     pub fn try_sleep(duration: Duration) -> Result<Sleep, TaskError> {
-        current_driver().map(|driver| Sleep::after(driver, duration))
+        current_driver().map(|driver| Sleep::after(driver, duration).made_by(MadeBy::Sleep))
     }
 
-    /// A future that completes at `deadline` (at once if it has passed).
+    /// A future that completes at `deadline` (at its first poll if it has
+    /// passed), on the timer wheel of the executor that polls it.
     ///
     /// ```
     /// use concurrent_tasks::{block_on, sleep_until};
@@ -105,24 +109,23 @@ mod current_fns {
     /// ```
     ///
     /// # Panics
-    /// Outside an executor; [`try_sleep_until`] returns an error instead.
-    #[track_caller]
+    /// When polled outside every executor of this crate; see [`sleep`].
     pub fn sleep_until(deadline: Instant) -> Sleep {
-        let driver = expect_driver("sleep_until");
-        let at = driver.nanos_at(deadline);
-        Sleep::at(driver, at)
+        Sleep::until_here(deadline, MadeBy::SleepUntil)
     }
 
-    /// Like [`sleep_until`], but [`TaskError::NoExecutor`] outside an executor.
+    /// Like [`sleep_until`], bound to the current executor now, or
+    /// [`TaskError::NoExecutor`] outside one.
     pub fn try_sleep_until(deadline: Instant) -> Result<Sleep, TaskError> {
         let driver = current_driver()?;
         let at = driver.nanos_at(deadline);
-        Ok(Sleep::at(driver, at))
+        Ok(Sleep::at(driver, at).made_by(MadeBy::SleepUntil))
     }
 
     /// Runs `future` for at most `duration`: its output, or
-    /// `Err(TaskError::TimedOut)` (and `future` is dropped). The time limit
-    /// starts now, when `timeout` is called.
+    /// `Err(TaskError::TimedOut)` (and `future` is dropped). The limit
+    /// counts from now inside an executor, from the first poll outside one
+    /// (so `pool.run(timeout(d, fetch()))` works from a plain thread).
     ///
     /// ```
     /// use concurrent_tasks::{block_on, sleep, timeout, TaskError};
@@ -136,36 +139,37 @@ mod current_fns {
     /// ```
     ///
     /// # Panics
-    /// Outside an executor; [`try_timeout`] returns an error instead.
-    #[track_caller]
+    /// When polled outside every executor of this crate; see [`sleep`].
     pub fn timeout<F: Future>(
         duration: Duration,
         future: F,
     ) -> impl Future<Output = Result<F::Output, TaskError>> {
-        super::timeout::race(sleep(duration), future)
+        super::timeout::race(Sleep::after_here(duration, MadeBy::Timeout), future)
     }
 
-    /// Like [`timeout`], but [`TaskError::NoExecutor`] outside an executor.
+    /// Like [`timeout`], bound to the current executor now, or
+    /// [`TaskError::NoExecutor`] outside one.
     pub fn try_timeout<F: Future>(
         duration: Duration,
         future: F,
     ) -> Result<impl Future<Output = Result<F::Output, TaskError>>, TaskError> {
-        Ok(super::timeout::race(try_sleep(duration)?, future))
+        let sleep = try_sleep(duration)?.made_by(MadeBy::Timeout);
+        Ok(super::timeout::race(sleep, future))
     }
 
     /// Like [`timeout`], with the limit given as a point in time.
     ///
     /// # Panics
-    /// Outside an executor.
-    #[track_caller]
+    /// When polled outside every executor of this crate; see [`sleep`].
     pub fn timeout_at<F: Future>(
         deadline: Instant,
         future: F,
     ) -> impl Future<Output = Result<F::Output, TaskError>> {
-        super::timeout::race(sleep_until(deadline), future)
+        super::timeout::race(Sleep::until_here(deadline, MadeBy::TimeoutAt), future)
     }
 
-    /// Ticks every `period`, the first tick at once. Missed ticks follow
+    /// Ticks every `period`, the first tick at once (at the first poll when
+    /// made outside an executor). Missed ticks follow
     /// [`MissedTickBehavior::Delay`](super::MissedTickBehavior) unless set
     /// otherwise.
     ///
@@ -184,27 +188,28 @@ mod current_fns {
     ///
     /// # Panics
     /// When `period` is zero (it would tick forever without waiting), or
-    /// outside an executor.
+    /// when polled outside every executor of this crate.
     #[track_caller]
     pub fn interval(period: Duration) -> Interval {
         assert!(
             !period.is_zero(),
             "concurrent_tasks::interval: the period must be non-zero"
         );
-        Interval::new(sleep(Duration::ZERO), period)
+        Interval::new(Sleep::after_here(Duration::ZERO, MadeBy::Interval), period)
     }
 
     /// Ticks every `period`, the first tick at `start`.
     ///
     /// # Panics
-    /// When `period` is zero, or outside an executor.
+    /// When `period` is zero, or when polled outside every executor of
+    /// this crate.
     #[track_caller]
     pub fn interval_at(start: Instant, period: Duration) -> Interval {
         assert!(
             !period.is_zero(),
             "concurrent_tasks::interval_at: the period must be non-zero"
         );
-        Interval::new(sleep_until(start), period)
+        Interval::new(Sleep::until_here(start, MadeBy::IntervalAt), period)
     }
 
     /// The current executor's idea of now: the real time, or its
@@ -214,8 +219,13 @@ mod current_fns {
     /// Outside an executor; [`try_now`] returns an error instead.
     #[track_caller]
     pub fn now() -> Instant {
-        let driver = expect_driver("now");
-        driver.to_instant(driver.now()).unwrap_or_else(Instant::now)
+        match try_now() {
+            Ok(now) => now,
+            Err(_) => panic!(
+                "concurrent_tasks::time::now called outside an executor: call it inside \
+                 block_on(..) or a pool task, or use try_now to get an error instead"
+            ),
+        }
     }
 
     /// Like [`now`], but [`TaskError::NoExecutor`] outside an executor.

@@ -1,5 +1,17 @@
-//! `Sleep`: a future that completes at a deadline on an executor's timer
-//! driver.
+//! `Sleep`: a future that completes at a deadline on the timer driver of the
+//! executor that polls it.
+//!
+//! # Binding (S3, K6)
+//! A timer made inside an executor is bound to that executor's driver at
+//! once, and its duration counts from then. One made outside every executor
+//! is unbound: its duration counts from its first poll, and it binds to the
+//! driver of whichever executor polls it. With `std`, every poll checks the
+//! thread's current driver: a timer polled by another executor of the crate
+//! (its own one dropped, or the timer moved) rebinds there, keeping its
+//! deadline as a point in time. Polled outside every executor, it panics,
+//! naming the function that made it. Without `std` there is no "current
+//! executor": a timer is made by [`LocalExecutor::sleep`](crate::LocalExecutor::sleep)
+//! and stays on that executor.
 
 use super::driver::TimerDriver;
 use crate::slab::Key;
@@ -14,42 +26,154 @@ use core::time::Duration;
 /// and [`LocalExecutor::sleep`](crate::LocalExecutor::sleep): completes once
 /// its deadline has passed — never before.
 ///
-/// It is `Send + Sync` and `Unpin`. It registers with its executor's wheel on
-/// the first poll that finds it not yet due; dropping it cancels the
+/// It is `Send + Sync` and `Unpin`. It may be made on any thread, in or out
+/// of an executor, and registers with the timer wheel of the executor that
+/// polls it (see [`sleep`](crate::sleep)). Dropping it cancels the
 /// registration in O(1), from any thread. A deadline too far to represent
 /// (such as `Duration::MAX` from now) never completes and registers nothing.
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
-    driver: Arc<TimerDriver>,
-    /// Exact deadline in driver nanoseconds; `None` is "never".
-    deadline: Option<u64>,
-    /// The driver entry and the deadline it was filed at, once polled.
-    registration: Option<(Key, u64)>,
+    /// The driver it is bound to; `None` until the first poll of a timer
+    /// made outside an executor.
+    driver: Option<Arc<TimerDriver>>,
+    deadline: Deadline,
+    /// The wheel entry, once registered.
+    registration: Option<Registration>,
+    /// The function the user called, for the message of a poll outside
+    /// every executor.
+    made_by: MadeBy,
+}
+
+/// A sleep's deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Deadline {
+    /// Never: registers nothing.
+    Never,
+    /// At this time on the bound driver, in its nanoseconds.
+    At(u64),
+    /// Not bound yet: this many nanoseconds after the first poll.
+    After(u64),
+    /// Not bound yet: at this point in time.
+    #[cfg(feature = "std")]
+    Until(std::time::Instant),
+}
+
+/// A sleep's entry on its driver, and the deadline it was filed at.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Registration {
+    pub(crate) key: Key,
+    pub(crate) filed: u64,
+}
+
+/// Which function of the crate made a timer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // the free functions need std
+pub(crate) enum MadeBy {
+    Sleep,
+    SleepUntil,
+    Timeout,
+    TimeoutAt,
+    Interval,
+    IntervalAt,
+    ExecutorSleep,
+    Internal,
+}
+
+impl MadeBy {
+    #[cfg(feature = "std")]
+    fn name(self) -> &'static str {
+        match self {
+            MadeBy::Sleep => "sleep",
+            MadeBy::SleepUntil => "sleep_until",
+            MadeBy::Timeout => "timeout",
+            MadeBy::TimeoutAt => "timeout_at",
+            MadeBy::Interval => "interval",
+            MadeBy::IntervalAt => "interval_at",
+            MadeBy::ExecutorSleep => "LocalExecutor::sleep",
+            MadeBy::Internal => "a timer",
+        }
+    }
 }
 
 impl Sleep {
+    /// A sleep bound to `driver`, due at `deadline` (`None`: never).
     pub(crate) fn at(driver: Arc<TimerDriver>, deadline: Option<u64>) -> Self {
         Sleep {
-            driver,
-            deadline,
+            driver: Some(driver),
+            deadline: deadline.map_or(Deadline::Never, Deadline::At),
             registration: None,
+            made_by: MadeBy::Internal,
         }
     }
 
+    /// A sleep bound to `driver`, due `duration` from now on its clock.
     pub(crate) fn after(driver: Arc<TimerDriver>, duration: Duration) -> Self {
         let deadline = driver.deadline_after(duration);
         Self::at(driver, deadline)
     }
 
-    /// `true` once the deadline has passed.
-    pub fn is_elapsed(&self) -> bool {
-        self.deadline.is_some_and(|at| self.driver.now() >= at)
+    /// A sleep due `duration` from now: bound to this thread's executor if
+    /// there is one, else counted from its first poll.
+    #[cfg(feature = "std")]
+    pub(crate) fn after_here(duration: Duration, made_by: MadeBy) -> Self {
+        let sleep = match super::current::driver() {
+            Some(driver) => Self::after(driver, duration),
+            None => Sleep {
+                driver: None,
+                deadline: super::driver::duration_nanos(duration)
+                    .map_or(Deadline::Never, Deadline::After),
+                registration: None,
+                made_by,
+            },
+        };
+        sleep.made_by(made_by)
     }
 
-    /// The deadline, or `None` for a sleep that never ends.
+    /// A sleep due at `deadline`: bound to this thread's executor if there
+    /// is one, else at its first poll.
+    #[cfg(feature = "std")]
+    pub(crate) fn until_here(deadline: std::time::Instant, made_by: MadeBy) -> Self {
+        let sleep = match super::current::driver() {
+            Some(driver) => {
+                let at = driver.nanos_at(deadline);
+                Self::at(driver, at)
+            }
+            None => Sleep {
+                driver: None,
+                deadline: Deadline::Until(deadline),
+                registration: None,
+                made_by,
+            },
+        };
+        sleep.made_by(made_by)
+    }
+
+    pub(crate) fn made_by(mut self, made_by: MadeBy) -> Self {
+        self.made_by = made_by;
+        self
+    }
+
+    /// `true` once the deadline has passed (a sleep whose duration counts
+    /// from its first poll has not started before it).
+    pub fn is_elapsed(&self) -> bool {
+        match (self.deadline, &self.driver) {
+            (Deadline::At(at), Some(driver)) => driver.now() >= at,
+            #[cfg(feature = "std")]
+            (Deadline::Until(at), _) => std::time::Instant::now() >= at,
+            _ => false,
+        }
+    }
+
+    /// The deadline; `None` for a sleep that never ends, or for one made
+    /// outside an executor with a duration and not polled yet (its deadline
+    /// counts from its first poll).
     #[cfg(feature = "std")]
     pub fn deadline(&self) -> Option<std::time::Instant> {
-        self.deadline.and_then(|at| self.driver.to_instant(at))
+        match (self.deadline, &self.driver) {
+            (Deadline::At(at), Some(driver)) => driver.to_instant(at),
+            (Deadline::Until(at), _) => Some(at),
+            _ => None,
+        }
     }
 
     /// Moves the deadline to `deadline` (earlier or later), as if the sleep
@@ -57,48 +181,115 @@ impl Sleep {
     /// registration in place until it fires.
     #[cfg(feature = "std")]
     pub fn reset(&mut self, deadline: std::time::Instant) {
-        self.deadline = self.driver.nanos_at(deadline);
+        self.deadline = match &self.driver {
+            Some(driver) => driver
+                .nanos_at(deadline)
+                .map_or(Deadline::Never, Deadline::At),
+            None => Deadline::Until(deadline),
+        };
     }
 
-    /// Moves the deadline to `duration` from now.
+    /// Moves the deadline to `duration` from now (from the first poll, for
+    /// a sleep not bound to an executor yet).
     pub fn reset_after(&mut self, duration: Duration) {
-        self.deadline = self.driver.deadline_after(duration);
+        self.deadline = match &self.driver {
+            Some(driver) => driver
+                .deadline_after(duration)
+                .map_or(Deadline::Never, Deadline::At),
+            None => {
+                super::driver::duration_nanos(duration).map_or(Deadline::Never, Deadline::After)
+            }
+        };
     }
 
-    /// The deadline in driver nanoseconds (`None`: never).
+    /// The deadline in the bound driver's nanoseconds (`None`: never, or
+    /// not bound yet).
     #[cfg(feature = "std")]
     pub(crate) fn deadline_nanos(&self) -> Option<u64> {
-        self.deadline
+        match self.deadline {
+            Deadline::At(at) if self.driver.is_some() => Some(at),
+            _ => None,
+        }
     }
 
+    /// Sets the deadline in the bound driver's nanoseconds (`None`: never).
     #[cfg(feature = "std")]
     pub(crate) fn set_deadline_nanos(&mut self, deadline: Option<u64>) {
-        self.deadline = deadline;
+        debug_assert!(self.driver.is_some(), "only a bound sleep has nanoseconds");
+        self.deadline = deadline.map_or(Deadline::Never, Deadline::At);
     }
 
+    /// The driver this sleep is bound to, if any.
     #[cfg(feature = "std")]
-    pub(crate) fn driver(&self) -> &Arc<TimerDriver> {
-        &self.driver
+    pub(crate) fn driver(&self) -> Option<&Arc<TimerDriver>> {
+        self.driver.as_ref()
+    }
+
+    /// Binds to the executor running on this thread (S3, K6): rebinds when
+    /// that is not the one it is bound to, keeping the deadline.
+    ///
+    /// # Panics
+    /// Outside every executor of the crate, naming the function that made
+    /// this timer.
+    #[cfg(feature = "std")]
+    #[track_caller]
+    fn bind_here(&mut self) {
+        let moved = super::current::with_driver(|current| match &self.driver {
+            Some(bound) if Arc::ptr_eq(bound, current) => None,
+            _ => Some(current.clone()),
+        });
+        match moved {
+            Some(None) => {}
+            Some(Some(current)) => self.rebind(current),
+            None => panic!(
+                "concurrent_tasks::{name} was polled outside an executor: a timer registers \
+                 with the executor of this crate that polls it, so await it inside \
+                 block_on(..), a pool task or a LocalExecutor (it may be made anywhere)",
+                name = self.made_by.name()
+            ),
+        }
+    }
+
+    /// Moves this sleep to `to`, keeping its deadline as a point in time.
+    #[cfg(feature = "std")]
+    fn rebind(&mut self, to: Arc<TimerDriver>) {
+        let deadline = match self.deadline {
+            Deadline::Never => None,
+            Deadline::At(at) => self
+                .driver
+                .as_ref()
+                .and_then(|from| from.to_instant(at))
+                .and_then(|instant| to.nanos_at(instant)),
+            Deadline::After(after) => to.now().checked_add(after),
+            Deadline::Until(instant) => to.nanos_at(instant),
+        };
+        if let (Some(from), Some(registration)) = (&self.driver, self.registration.take()) {
+            from.cancel(registration.key);
+        }
+        self.deadline = deadline.map_or(Deadline::Never, Deadline::At);
+        self.driver = Some(to);
     }
 }
 
 impl Future for Sleep {
     type Output = ();
 
+    #[track_caller]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        let Some(deadline) = this.deadline else {
+        #[cfg(feature = "std")]
+        this.bind_here();
+        let (Some(driver), Deadline::At(deadline)) = (&this.driver, this.deadline) else {
             return Poll::Pending; // never: nothing to register
         };
-        this.driver
-            .poll_timer(&mut this.registration, deadline, cx.waker())
+        driver.poll_timer(&mut this.registration, deadline, cx.waker())
     }
 }
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some((key, _)) = self.registration.take() {
-            self.driver.cancel(key);
+        if let (Some(driver), Some(registration)) = (&self.driver, self.registration.take()) {
+            driver.cancel(registration.key);
         }
     }
 }
@@ -106,7 +297,8 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sleep")
-            .field("deadline_ns", &self.deadline)
+            .field("deadline", &self.deadline)
+            .field("bound", &self.driver.is_some())
             .field("registered", &self.registration.is_some())
             .finish()
     }
