@@ -23,7 +23,7 @@ fn main() -> Result<(), TaskError> {
 
     // The heartbeat runs on the pool thread, every 100 ms, until cancelled.
     let beats = Arc::new(AtomicU32::new(0));
-    let mut heartbeat = PeriodicTask::new(Duration::from_millis(100), {
+    let heartbeat = PeriodicTask::new(Duration::from_millis(100), {
         let beats = beats.clone();
         move || {
             let n = beats.fetch_add(1, Ordering::Relaxed) + 1;

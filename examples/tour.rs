@@ -165,12 +165,12 @@ fn main() {
     // 9. Periodic and on-time tasks: a heartbeat, and a run at a wall-clock time.
     let beats = Arc::new(AtomicU32::new(0));
     let b = beats.clone();
-    let mut heartbeat = PeriodicTask::new(Duration::from_millis(10), move || {
+    let heartbeat = PeriodicTask::new(Duration::from_millis(10), move || {
         b.fetch_add(1, Ordering::Relaxed);
         async {}
     });
     let at = SystemTime::now() + Duration::from_millis(35);
-    let mut alarm = OnTimePeriodicTask::new(|| async {}, at);
+    let alarm = OnTimePeriodicTask::new(|| async {}, at);
     let late = block_on(async {
         heartbeat.start().detach();
         alarm.start().await.unwrap();

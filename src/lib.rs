@@ -117,7 +117,7 @@
 //!
 //! let beats = Rc::new(Cell::new(0));
 //! let b = beats.clone();
-//! let mut heartbeat = PeriodicTask::new(Duration::from_millis(10), move || {
+//! let heartbeat = PeriodicTask::new(Duration::from_millis(10), move || {
 //!     b.set(b.get() + 1);
 //!     async {}
 //! });

@@ -150,6 +150,15 @@ impl<T, X> Slot<T, X> {
         self.filled.load(Ordering::Acquire)
     }
 
+    /// Wakes every waiter without completing the slot (they poll again and
+    /// re-register): for a producer that went away and must be replaced by
+    /// one of them.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))] // debouncers
+    pub(crate) fn wake_waiters(&self) {
+        let waiters = core::mem::take(&mut self.inner.lock().waiters);
+        waiters.wake_all();
+    }
+
     /// Counts one more handle that will call [`drop_handle`](Self::drop_handle).
     #[cfg_attr(not(feature = "std"), allow(dead_code))] // pool handles
     pub(crate) fn add_handle(&self) {
@@ -211,7 +220,7 @@ impl<T, X> Slot<T, X> {
     {
         let mut inner = self.inner.lock();
         match &inner.state {
-            SlotState::Full(outcome) => Poll::Ready(outcome.clone()),
+            SlotState::Full(outcome) => Poll::Ready(clone_outcome(outcome)),
             SlotState::Taken | SlotState::Detached => Poll::Ready(Err(TaskError::AlreadyTaken)),
             SlotState::Empty => {
                 inner.waiters.register(cx.waker());
@@ -296,6 +305,12 @@ impl<T, X> Slot<T, X> {
             }
         }
     }
+}
+
+/// A clone of `outcome` for one more reader; `T::clone` is the user's code,
+/// called behind the guard: a panic there is this reader's `Panicked`.
+pub(crate) fn clone_outcome<T: Clone>(outcome: &Result<T, TaskError>) -> Result<T, TaskError> {
+    crate::guard::call_user(|| outcome.clone()).unwrap_or_else(|m| Err(TaskError::Panicked(m)))
 }
 
 /// When a wait of `timeout` from now ends; `None`: never (no limit, or past

@@ -61,7 +61,7 @@ fn b1_runs_in_the_background_until_dropped_which_cancels_silently() {
     let beats = Rc::new(Cell::new(0));
     let live = Live::default();
     let (b, l) = (beats.clone(), live.clone());
-    let mut task = BackgroundTask::new(move || heartbeat(10 * MS, b.clone(), &l));
+    let task = BackgroundTask::new(move || heartbeat(10 * MS, b.clone(), &l));
     ex.block_on(async {
         let _attempt = task.start();
         sleep(95 * MS).await; // the main work; the heartbeat runs meanwhile
@@ -86,7 +86,7 @@ fn b1_dropping_a_task_started_on_a_pool_reports_nothing() {
         .unwrap();
     let live = Live::default();
     let l = live.clone();
-    let mut task = BackgroundTask::new(move || {
+    let task = BackgroundTask::new(move || {
         let guard = l.guard();
         async move {
             let _guard = guard;
@@ -107,7 +107,7 @@ fn b2_cancel_stops_it_and_its_handle_yields_cancelled() {
     let beats = Rc::new(Cell::new(0));
     let live = Live::default();
     let (b, l) = (beats.clone(), live.clone());
-    let mut task = BackgroundTask::new(move || heartbeat(10 * MS, b.clone(), &l));
+    let task = BackgroundTask::new(move || heartbeat(10 * MS, b.clone(), &l));
     let handle = task.start_in(&ex);
     ex.run_until_stalled();
     for _ in 0..2 {
@@ -131,7 +131,7 @@ fn b2_cancel_from_a_pool_attempt_yields_cancelled_through_join() {
     within(LONG, || {
         let pool = BlockingThreadedTaskPool::new();
         pool.start().unwrap();
-        let mut task = BackgroundTask::new(std::future::pending::<u8>);
+        let task = BackgroundTask::new(std::future::pending::<u8>);
         let handle = task.start_on(&pool).unwrap();
         task.cancel();
         assert_eq!(wait(handle), Err(TaskError::Cancelled));
@@ -142,7 +142,7 @@ fn b2_cancel_from_a_pool_attempt_yields_cancelled_through_join() {
 #[test]
 fn b3_join_yields_the_output() {
     block_on(async {
-        let mut task = BackgroundTask::new(|| async {
+        let task = BackgroundTask::new(|| async {
             sleep(5 * MS).await;
             "done"
         });
@@ -155,7 +155,7 @@ fn b3_join_yields_the_output() {
 fn b3_join_reads_a_pool_attempt_even_after_its_handle_was_dropped() {
     within(LONG, || {
         let pool = BlockingThreadedTaskPool::builder().start().unwrap();
-        let mut task = BackgroundTask::new(|| async {
+        let task = BackgroundTask::new(|| async {
             sleep(5 * MS).await;
             std::thread::current().name().map(String::from)
         });
@@ -169,7 +169,7 @@ fn b3_join_reads_a_pool_attempt_even_after_its_handle_was_dropped() {
 #[test]
 fn b3_a_panicking_attempt_yields_panicked() {
     block_on(async {
-        let mut task = BackgroundTask::new(|| async { panic!("boom") });
+        let task = BackgroundTask::new(|| async { panic!("boom") });
         task.start().detach();
         assert_eq!(
             task.join().await,
@@ -194,7 +194,7 @@ fn a_failed_pool_attempt() -> (
         .on_unhandled(unhandled.hook())
         .start()
         .unwrap();
-    let mut task = BackgroundTask::new(|| Box::pin(async { panic!("lost") }) as BoxedAttempt);
+    let task = BackgroundTask::new(|| Box::pin(async { panic!("lost") }) as BoxedAttempt);
     let shared = task.start_on(&pool).unwrap();
     common::wait_until("the attempt to fail", || shared.is_finished());
     (pool, unhandled, task, shared)
@@ -257,7 +257,7 @@ fn b5_start_again_cancels_the_running_attempt_then_starts_a_fresh_one() {
     let calls = Rc::new(Cell::new(0u32));
     let live = Live::default();
     let (c, l) = (calls.clone(), live.clone());
-    let mut task = BackgroundTask::new(move || {
+    let task = BackgroundTask::new(move || {
         c.set(c.get() + 1);
         let attempt = c.get();
         let guard = l.guard();
@@ -283,7 +283,7 @@ fn b5_start_again_cancels_the_running_attempt_then_starts_a_fresh_one() {
 #[test]
 fn b6_join_without_an_attempt_or_after_the_output_was_taken_is_none() {
     block_on(async {
-        let mut task = BackgroundTask::new(|| async { 1 });
+        let task = BackgroundTask::new(|| async { 1 });
         assert_eq!(task.join().await, None, "never started");
         let handle = task.start();
         assert_eq!(handle.await, Ok(1));
@@ -298,7 +298,7 @@ fn b6_join_without_an_attempt_or_after_the_output_was_taken_is_none() {
 fn start_outside_an_executor_is_no_executor_and_calls_no_factory() {
     let calls = Arc::new(AtomicUsize::new(0));
     let c = calls.clone();
-    let mut task = BackgroundTask::new(move || {
+    let task = BackgroundTask::new(move || {
         c.fetch_add(1, Ordering::SeqCst);
         async {}
     });
@@ -319,7 +319,7 @@ fn start_on_a_stopped_pool_is_not_running_and_cancels_the_previous_attempt() {
     within(LONG, || {
         let running = BlockingThreadedTaskPool::builder().start().unwrap();
         let stopped = BlockingThreadedTaskPool::builder().name("off").build();
-        let mut task = BackgroundTask::new(std::future::pending::<()>);
+        let task = BackgroundTask::new(std::future::pending::<()>);
         let first = task.start_on(&running).unwrap();
         match task.start_on(&stopped) {
             Err(TaskError::NotRunning { pool }) => assert_eq!(pool, "off"),
@@ -336,13 +336,13 @@ fn boxed_tasks_can_be_named_and_started_on_a_pool_from_another_thread() {
         let pool = Arc::new(BlockingThreadedTaskPool::builder().start().unwrap());
         let p = pool.clone();
         let out = std::thread::spawn(move || {
-            let mut task = BackgroundTask::new(|| async { 40 + 2 });
+            let task = BackgroundTask::new(|| async { 40 + 2 });
             wait(task.start_on(&*p).unwrap())
         })
         .join()
         .unwrap();
         assert_eq!(out, Ok(42));
-        let mut named: BackgroundTask<&str> = BackgroundTask::boxed(|| async { "boxed" });
+        let named: BackgroundTask<&str> = BackgroundTask::boxed(|| async { "boxed" });
         assert_eq!(
             block_on(async {
                 named.start().detach();
@@ -357,7 +357,7 @@ fn boxed_tasks_can_be_named_and_started_on_a_pool_from_another_thread() {
 #[test]
 fn background_tasks_and_their_join_futures_are_send_when_their_parts_are() {
     fn assert_send<T: Send>(_: &T) {}
-    let mut task = BackgroundTask::new(|| async { 1u8 });
+    let task = BackgroundTask::new(|| async { 1u8 });
     assert_send(&task);
     assert_send(&task.join());
     let named: BackgroundTask<u8> = BackgroundTask::boxed(|| async { 1 });
@@ -384,7 +384,7 @@ fn b5_stress_restarts_and_cancels_from_many_threads_on_one_pool() {
                     let made = Arc::new(AtomicUsize::new(0));
                     let polled = Arc::new(AtomicUsize::new(0)); // attempts polled so far
                     let (m, p) = (made.clone(), polled.clone());
-                    let mut task = BackgroundTask::new(move || {
+                    let task = BackgroundTask::new(move || {
                         let n = m.fetch_add(1, Ordering::SeqCst);
                         let guard = live.guard();
                         let (wrong, polled) = (wrong.clone(), p.clone());

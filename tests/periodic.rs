@@ -60,7 +60,7 @@ fn b7_40ms_of_work_every_50ms_runs_5_or_6_times_in_260ms_of_real_time() {
     within(LONG, || {
         let runs = Arc::new(AtomicU32::new(0));
         let r = runs.clone();
-        let mut task = PeriodicTask::new(50 * MS, move || {
+        let task = PeriodicTask::new(50 * MS, move || {
             r.fetch_add(1, Ordering::SeqCst);
             async { sleep(40 * MS).await }
         });
@@ -113,7 +113,7 @@ fn b7_cancel_stops_it_start_again_restarts_the_schedule_and_drop_cancels() {
     let ex = LocalExecutor::with_clock(clock.clone());
     let starts = Rc::new(RefCell::new(Vec::new()));
     let (log, c) = (starts.clone(), clock.clone());
-    let mut task = PeriodicTask::new(50 * MS, move || {
+    let task = PeriodicTask::new(50 * MS, move || {
         log.borrow_mut().push(c.now().as_millis() as u64);
         async {}
     });
@@ -141,7 +141,7 @@ fn b7_start_on_a_pool_runs_on_the_pool_thread_from_any_thread() {
             .start()
             .unwrap();
         let (tx, rx) = mpsc::channel();
-        let mut task = PeriodicTask::new(5 * MS, move || {
+        let task = PeriodicTask::new(5 * MS, move || {
             let _ = tx.send(std::thread::current().name().map(String::from));
             async {}
         });
@@ -158,7 +158,7 @@ fn b7_start_on_a_pool_runs_on_the_pool_thread_from_any_thread() {
 #[test]
 fn b7_a_panicking_run_ends_the_schedule_with_panicked() {
     block_on(async {
-        let mut task = PeriodicTask::new(MS, || async { panic!("tick failed") });
+        let task = PeriodicTask::new(MS, || async { panic!("tick failed") });
         assert_eq!(
             task.start().await,
             Err(TaskError::Panicked("tick failed".into()))
@@ -174,7 +174,7 @@ fn b7_a_zero_period_is_refused_at_construction() {
     let ex = LocalExecutor::new_manual();
     let runs = Rc::new(RefCell::new(0));
     let r = runs.clone();
-    let mut task = PeriodicTask::new(Duration::MAX, move || {
+    let task = PeriodicTask::new(Duration::MAX, move || {
         *r.borrow_mut() += 1;
         async {}
     });

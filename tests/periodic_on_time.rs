@@ -101,7 +101,7 @@ fn on_manual_clock<T>(start_ms: u64, main: impl FnOnce(&TestWall, &LocalExecutor
 #[test]
 fn b8_a_single_run_happens_at_its_wall_clock_time_never_before() {
     on_manual_clock(0, |wall, ex| {
-        let (mut task, runs) = logged(wall, 100, |_| 0);
+        let (task, runs) = logged(wall, 100, |_| 0);
         assert_eq!(ex.block_on(task.start_in(ex)), Ok(()), "one run, then done");
         assert_eq!(*runs.borrow(), vec![(100, 100)]);
     });
@@ -110,11 +110,11 @@ fn b8_a_single_run_happens_at_its_wall_clock_time_never_before() {
 #[test]
 fn b8_a_single_overdue_run_is_skipped_by_default_or_run_at_once() {
     on_manual_clock(150, |wall, ex| {
-        let (mut task, runs) = logged(wall, 100, |_| 0);
+        let (task, runs) = logged(wall, 100, |_| 0);
         assert_eq!(ex.block_on(task.start_in(ex)), Ok(()));
         assert!(runs.borrow().is_empty(), "skipped");
         let (task, runs) = logged(wall, 100, |_| 0);
-        let mut task = task.ignore_overdue(false);
+        let task = task.ignore_overdue(false);
         assert_eq!(ex.block_on(task.start_in(ex)), Ok(()));
         assert_eq!(starts(&runs), vec![150], "run at once");
     });
@@ -124,7 +124,7 @@ fn b8_a_single_overdue_run_is_skipped_by_default_or_run_at_once() {
 fn b8_repeating_runs_stay_on_the_grid_whatever_they_take() {
     on_manual_clock(0, |wall, ex| {
         let (task, runs) = logged(wall, 100, |_| 30);
-        let mut task = task.interval(50 * MS);
+        let task = task.interval(50 * MS);
         task.start_in(ex).detach();
         ex.block_on(ex.sleep(260 * MS));
         assert_eq!(starts(&runs), vec![100, 150, 200, 250], "no drift");
@@ -137,14 +137,14 @@ fn b8_repeating_overdue_runs_are_skipped_or_the_latest_runs_at_once() {
     let work = |i| if i == 0 { 120 } else { 0 };
     on_manual_clock(0, |wall, ex| {
         let (task, runs) = logged(wall, 100, work);
-        let mut task = task.interval(50 * MS);
+        let task = task.interval(50 * MS);
         task.start_in(ex).detach();
         ex.block_on(ex.sleep(310 * MS));
         assert_eq!(starts(&runs), vec![100, 250, 300], "skipped 150 and 200");
     });
     on_manual_clock(0, |wall, ex| {
         let (task, runs) = logged(wall, 100, work);
-        let mut task = task.interval(50 * MS).ignore_overdue(false);
+        let task = task.interval(50 * MS).ignore_overdue(false);
         task.start_in(ex).detach();
         ex.block_on(ex.sleep(310 * MS));
         assert_eq!(
@@ -159,7 +159,7 @@ fn b8_repeating_overdue_runs_are_skipped_or_the_latest_runs_at_once() {
 fn b8_started_after_at_it_runs_at_the_first_grid_point_ahead() {
     on_manual_clock(1_020, |wall, ex| {
         let (task, runs) = logged(wall, 100, |_| 0);
-        let mut task = task.interval(50 * MS);
+        let task = task.interval(50 * MS);
         task.start_in(ex).detach();
         ex.block_on(ex.sleep(90 * MS));
         assert_eq!(starts(&runs), vec![1_050, 1_100]);
@@ -173,7 +173,7 @@ fn b8_the_schedule_hook_gets_every_scheduled_time_and_none_ends_the_task() {
         let (log, w) = (seen.clone(), wall.clone());
         let (task, runs) = logged(wall, 100, |i| if i == 1 { 250 } else { 0 });
         // Gaps of 100, 200, 300 … ms; nothing after 1100.
-        let mut task = task.interval(MS).schedule(move |last| {
+        let task = task.interval(MS).schedule(move |last| {
             let since = last.duration_since(w.base).unwrap();
             log.lock().unwrap().push(since.as_millis() as u64);
             let next = last + since; // 100 → 200 → 400 → 800 → 1600
@@ -193,7 +193,7 @@ fn b8_the_schedule_hook_gets_every_scheduled_time_and_none_ends_the_task() {
 #[test]
 fn b8_a_clock_stepped_back_does_not_run_it_early() {
     on_manual_clock(0, |wall, ex| {
-        let (mut task, runs) = logged(wall, 100, |_| 0);
+        let (task, runs) = logged(wall, 100, |_| 0);
         let handle = task.start_in(ex);
         ex.run_until_stalled();
         ex.advance_time(60 * MS);
@@ -213,7 +213,7 @@ fn b8_a_clock_stepped_back_does_not_run_it_early() {
 fn b8_a_clock_stepped_forward_is_noticed_within_a_minute() {
     on_manual_clock(0, |wall, ex| {
         let hour = 3_600_000;
-        let (mut task, runs) = logged(wall, hour, |_| 0);
+        let (task, runs) = logged(wall, hour, |_| 0);
         let handle = task.start_in(ex);
         ex.run_until_stalled();
         ex.advance_time(10 * MS);
@@ -229,7 +229,7 @@ fn b8_a_clock_stepped_forward_is_noticed_within_a_minute() {
 fn b8_cancel_stops_the_schedule_and_start_again_starts_from_at() {
     on_manual_clock(0, |wall, ex| {
         let (task, runs) = logged(wall, 100, |_| 0);
-        let mut task = task.interval(100 * MS);
+        let task = task.interval(100 * MS);
         let first = task.start_in(ex);
         ex.block_on(ex.sleep(150 * MS));
         task.cancel();
@@ -252,7 +252,7 @@ fn b8_upstream_on_time_single_and_repeating_on_the_real_clock() {
         let ran = Arc::new(Mutex::new(Vec::new()));
         let log = ran.clone();
         let at = SystemTime::now() + 50 * MS;
-        let mut task = OnTimePeriodicTask::new(
+        let task = OnTimePeriodicTask::new(
             move || {
                 log.lock().unwrap().push(SystemTime::now());
                 async {}

@@ -5,7 +5,8 @@
 //! Each `start` calls the factory and spawns the future it returns as a
 //! fresh *attempt*, cancelling the running one first. The value keeps the
 //! attempt's handle: `cancel`, `join`, and dropping the value (which cancels
-//! silently) act on it.
+//! silently) act on it. Every method takes `&self` (S5), so another thread
+//! can stop or join a heartbeat without a lock of its own.
 
 mod attempt;
 #[cfg(test)]
@@ -19,6 +20,7 @@ use crate::error::TaskError;
 use crate::executor::{JoinHandle, LocalExecutor};
 #[cfg(feature = "std")]
 use crate::pool::{Spawn, TaskHandle};
+use crate::sync::Mutex;
 use alloc::boxed::Box;
 use core::fmt;
 use core::future::Future;
@@ -59,7 +61,7 @@ pub type BoxFactory<T> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = T>>>>;
 /// let beats = Arc::new(AtomicUsize::new(0));
 /// block_on(async {
 ///     let counter = beats.clone();
-///     let mut heartbeat =
+///     let heartbeat =
 ///         BackgroundTask::new(move || beat(Duration::from_millis(5), counter.clone()));
 ///     let _attempt = heartbeat.start();
 ///     sleep(Duration::from_millis(30)).await; // do the real work meanwhile
@@ -72,8 +74,28 @@ pub type BoxFactory<T> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = T>>>>;
 /// `BackgroundTask<T, F>` is generic over its factory `F`; to name the type
 /// (a struct field), make it with [`boxed`](Self::boxed): it is then a
 /// `BackgroundTask<T>`.
+///
+/// Every method takes `&self`, and the type is `Send + Sync` when its
+/// factory and output are `Send`: share it (`Arc`) and stop or join it from
+/// any thread.
+///
+/// ```
+/// use concurrent_tasks::{BackgroundTask, BlockingThreadedTaskPool, TaskError};
+/// use std::sync::Arc;
+///
+/// let pool = BlockingThreadedTaskPool::builder().start()?;
+/// let watcher = Arc::new(BackgroundTask::new(|| std::future::pending::<()>()));
+/// watcher.start_on(&pool)?.detach();
+/// let other = watcher.clone();
+/// std::thread::spawn(move || other.cancel()).join().unwrap();
+/// # Ok::<(), TaskError>(())
+/// ```
 pub struct BackgroundTask<T, F = BoxFactory<T>> {
-    factory: F,
+    factory: Mutex<F>,
+    /// The thread calling the factory now (a `start` from inside the
+    /// factory would wait for itself).
+    #[cfg(feature = "std")]
+    calling: Mutex<Option<std::thread::ThreadId>>,
     attempt: Attempt<T>,
 }
 
@@ -87,7 +109,7 @@ impl<T: 'static> BackgroundTask<T> {
     /// struct Service {
     ///     watcher: BackgroundTask<u32>,
     /// }
-    /// let mut service = Service { watcher: BackgroundTask::boxed(|| async { 7 }) };
+    /// let service = Service { watcher: BackgroundTask::boxed(|| async { 7 }) };
     /// block_on(async {
     ///     service.watcher.start().detach();
     ///     assert_eq!(service.watcher.join().await, Some(Ok(7)));
@@ -119,9 +141,33 @@ impl<T, F> BackgroundTask<T, F> {
         Fut: Future<Output = T>,
     {
         BackgroundTask {
-            factory,
+            factory: Mutex::new(factory),
+            #[cfg(feature = "std")]
+            calling: Mutex::new(None),
             attempt: Attempt::new(),
         }
+    }
+
+    /// Calls the factory (on this thread, under its own lock: two threads
+    /// starting at once take turns).
+    ///
+    /// # Panics
+    /// When called from inside the factory itself (it would wait for
+    /// itself), and when the factory panics (its panic goes on to the
+    /// caller; the task is left as it was).
+    #[track_caller]
+    fn make<Fut>(&self) -> Fut
+    where
+        F: FnMut() -> Fut,
+    {
+        #[cfg(feature = "std")]
+        if *self.calling.lock() == Some(std::thread::current().id()) {
+            panic!("BackgroundTask::start called from inside its own factory: it would wait for itself");
+        }
+        let mut factory = self.factory.lock();
+        #[cfg(feature = "std")]
+        let _calling = Calling::mark(&self.calling);
+        (factory)()
     }
 
     /// Starts an attempt on the executor running on this thread (inside
@@ -136,7 +182,7 @@ impl<T, F> BackgroundTask<T, F> {
     /// use concurrent_tasks::{block_on, BackgroundTask, TaskError};
     ///
     /// block_on(async {
-    ///     let mut task = BackgroundTask::new(std::future::pending::<()>);
+    ///     let task = BackgroundTask::new(std::future::pending::<()>);
     ///     let first = task.start();
     ///     let _second = task.start(); // cancels the first attempt
     ///     assert_eq!(first.await, Err(TaskError::Cancelled));
@@ -148,7 +194,7 @@ impl<T, F> BackgroundTask<T, F> {
     /// [`TaskError::NoExecutor`] instead.
     #[cfg(feature = "std")]
     #[track_caller]
-    pub fn start<Fut>(&mut self) -> JoinHandle<T>
+    pub fn start<Fut>(&self) -> JoinHandle<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = T> + 'static,
@@ -165,18 +211,18 @@ impl<T, F> BackgroundTask<T, F> {
     ///
     /// ```
     /// use concurrent_tasks::{BackgroundTask, TaskError};
-    /// let mut task = BackgroundTask::new(|| async {});
+    /// let task = BackgroundTask::new(|| async {});
     /// assert!(matches!(task.try_start(), Err(TaskError::NoExecutor)));
     /// ```
     #[cfg(feature = "std")]
-    pub fn try_start<Fut>(&mut self) -> Result<JoinHandle<T>, TaskError>
+    #[track_caller]
+    pub fn try_start<Fut>(&self) -> Result<JoinHandle<T>, TaskError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = T> + 'static,
         T: 'static,
     {
-        let factory = &mut self.factory;
-        self.attempt.start_here(factory)
+        self.attempt.start_here(|| self.make())
     }
 
     /// Starts an attempt on `executor` (works without `std`, and from
@@ -186,34 +232,36 @@ impl<T, F> BackgroundTask<T, F> {
     /// use concurrent_tasks::{BackgroundTask, LocalExecutor};
     ///
     /// let ex = LocalExecutor::new();
-    /// let mut task = BackgroundTask::new(|| async { 5 });
+    /// let task = BackgroundTask::new(|| async { 5 });
     /// let h = task.start_in(&ex);
     /// ex.run_until_stalled();
     /// assert_eq!(h.try_take(), Some(Ok(5)));
     /// ```
-    pub fn start_in<Fut>(&mut self, executor: &LocalExecutor) -> JoinHandle<T>
+    #[track_caller]
+    pub fn start_in<Fut>(&self, executor: &LocalExecutor) -> JoinHandle<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = T> + 'static,
         T: 'static,
     {
-        let factory = &mut self.factory;
-        self.attempt.start_in(executor, factory)
+        self.attempt.start_in(executor, || self.make())
     }
 
     /// Starts an attempt on a pool (any [`Spawn`]: a threaded pool, a
-    /// [`TaskPool`](crate::TaskPool) or its spawner), from any thread. A
-    /// running attempt is cancelled first. The factory runs here; its future
-    /// must be `Send`.
+    /// [`TaskPool`](crate::TaskPool) or its spawner), from any thread, as a
+    /// *service* of the pool (S1): it runs outside the pool's size limit,
+    /// per-task timeout and capacity, and the pool's stop cancels it once
+    /// the tasks have drained. A running attempt is cancelled first. The
+    /// factory runs here; its future must be `Send`.
     ///
-    /// Errors are the pool's (`NotRunning`, `Full`); the running attempt is
+    /// Errors are the pool's (`NotRunning`); the running attempt is
     /// cancelled even then.
     ///
     /// ```
     /// use concurrent_tasks::{BackgroundTask, BlockingThreadedTaskPool};
     ///
     /// let pool = BlockingThreadedTaskPool::builder().start()?;
-    /// let mut task = BackgroundTask::new(|| async { std::thread::current().name().map(String::from) });
+    /// let task = BackgroundTask::new(|| async { std::thread::current().name().map(String::from) });
     /// let h = task.start_on(&pool)?;
     /// assert!(h.wait()?.is_some());
     /// # Ok::<(), concurrent_tasks::TaskError>(())
@@ -226,25 +274,25 @@ impl<T, F> BackgroundTask<T, F> {
     /// use std::rc::Rc;
     ///
     /// let pool = BlockingThreadedTaskPool::new();
-    /// let mut task = BackgroundTask::new(|| {
+    /// let task = BackgroundTask::new(|| {
     ///     let local = Rc::new(1);
     ///     async move { *local }
     /// });
     /// let _ = task.start_on(&pool); // error: `Rc<i32>` cannot be sent between threads
     /// ```
     #[cfg(feature = "std")]
-    pub fn start_on<S, Fut>(&mut self, pool: &S) -> Result<TaskHandle<T>, TaskError>
+    #[track_caller]
+    pub fn start_on<S, Fut>(&self, pool: &S) -> Result<TaskHandle<T>, TaskError>
     where
         S: Spawn + ?Sized,
         F: FnMut() -> Fut,
         Fut: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        let factory = &mut self.factory;
-        self.attempt.start_on(pool, factory)
+        self.attempt.start_on(pool, || self.make())
     }
 
-    /// Cancels the running attempt, from this thread: it is dropped on its
+    /// Cancels the running attempt, from any thread: it is dropped on its
     /// executor's thread at its next await point, and its handle (and
     /// [`join`](Self::join)) yields [`TaskError::Cancelled`]. Does nothing
     /// when nothing runs.
@@ -253,13 +301,13 @@ impl<T, F> BackgroundTask<T, F> {
     /// use concurrent_tasks::{block_on, BackgroundTask, TaskError};
     ///
     /// block_on(async {
-    ///     let mut task = BackgroundTask::new(std::future::pending::<()>);
+    ///     let task = BackgroundTask::new(std::future::pending::<()>);
     ///     task.start().detach();
     ///     task.cancel();
     ///     assert_eq!(task.join().await, Some(Err(TaskError::Cancelled)));
     /// });
     /// ```
-    pub fn cancel(&mut self) {
+    pub fn cancel(&self) {
         self.attempt.cancel();
     }
 
@@ -278,15 +326,34 @@ impl<T, F> BackgroundTask<T, F> {
     /// use concurrent_tasks::{block_on, BackgroundTask};
     ///
     /// block_on(async {
-    ///     let mut task = BackgroundTask::new(|| async { 2 + 2 });
+    ///     let task = BackgroundTask::new(|| async { 2 + 2 });
     ///     assert_eq!(task.join().await, None, "never started");
     ///     task.start().detach();
     ///     assert_eq!(task.join().await, Some(Ok(4)));
     ///     assert_eq!(task.join().await, None, "already taken");
     /// });
     /// ```
-    pub async fn join(&mut self) -> Option<Result<T, TaskError>> {
+    pub async fn join(&self) -> Option<Result<T, TaskError>> {
         self.attempt.join().await
+    }
+}
+
+/// Records, while it lives, which thread is calling a factory.
+#[cfg(feature = "std")]
+pub(crate) struct Calling<'a>(&'a Mutex<Option<std::thread::ThreadId>>);
+
+#[cfg(feature = "std")]
+impl<'a> Calling<'a> {
+    pub(crate) fn mark(calling: &'a Mutex<Option<std::thread::ThreadId>>) -> Self {
+        *calling.lock() = Some(std::thread::current().id());
+        Calling(calling)
+    }
+}
+
+#[cfg(feature = "std")]
+impl Drop for Calling<'_> {
+    fn drop(&mut self) {
+        *self.0.lock() = None;
     }
 }
 

@@ -22,7 +22,7 @@ impl Drop for Alive {
 fn b5_start_in_cancels_the_running_attempt_and_makes_a_fresh_one() {
     let ex = LocalExecutor::new_manual();
     let (made, alive) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
-    let mut task = BackgroundTask::new(|| {
+    let task = BackgroundTask::new(|| {
         made.set(made.get() + 1);
         alive.set(alive.get() + 1);
         let (guard, nap, n) = (Alive(alive.clone()), ex.sleep(10 * MS), made.get());
@@ -48,7 +48,7 @@ fn b5_start_in_cancels_the_running_attempt_and_makes_a_fresh_one() {
 fn b1_b2_cancel_and_drop_stop_the_attempt_on_its_executor() {
     let ex = LocalExecutor::new_manual();
     let alive = Rc::new(Cell::new(0));
-    let mut task = BackgroundTask::new(|| {
+    let task = BackgroundTask::new(|| {
         alive.set(alive.get() + 1);
         let guard = Alive(alive.clone());
         async move {
@@ -75,10 +75,10 @@ fn b1_b2_cancel_and_drop_stop_the_attempt_on_its_executor() {
 #[test]
 fn b3_b6_join_takes_the_output_once() {
     let ex = LocalExecutor::new_manual();
-    let mut task = BackgroundTask::new(|| async { 7 });
+    let task = BackgroundTask::new(|| async { 7 });
     let joined = Rc::new(Cell::new(None));
     // `join` before any start: None at once.
-    let mut fresh = BackgroundTask::new(|| async { 0 });
+    let fresh = BackgroundTask::new(|| async { 0 });
     let j = joined.clone();
     ex.spawn(async move { j.set(Some(fresh.join().await)) })
         .detach();

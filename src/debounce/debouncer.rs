@@ -283,7 +283,11 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
     /// ```
     pub async fn try_call(&self, arg: A) -> Result<T, TaskError> {
         let run = self.enter(arg)?;
-        Join(run).await
+        Join {
+            core: self.core.clone(),
+            run,
+        }
+        .await
     }
 
     /// Decides, under the lock, which run this call gets.

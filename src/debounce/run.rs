@@ -5,6 +5,7 @@
 //! A run is the crate's completion slot ([`Slot`]): set once, its waiters
 //! woken outside the lock, each reader given a clone.
 
+use super::shared::Core;
 use crate::error::TaskError;
 use crate::slot::Slot;
 use alloc::sync::Arc;
@@ -44,13 +45,26 @@ pub(crate) fn new_run<T>() -> Arc<Run<T>> {
     Arc::new(Slot::new())
 }
 
-/// Waits for a [`Run`]'s outcome. Dropping it leaves the run alone.
-pub(crate) struct Join<T>(pub(crate) Arc<Run<T>>);
+/// Waits for a [`Run`]'s outcome. Dropping it leaves the run alone. If the
+/// worker that would run it went away with its executor, the waiter starts
+/// a new one on its own executor (K3): a committed run is never stranded.
+pub(crate) struct Join<A: 'static, T: 'static> {
+    pub(crate) core: Arc<Core<A, T>>,
+    pub(crate) run: Arc<Run<T>>,
+}
 
-impl<T: Clone> Future for Join<T> {
+impl<A: 'static, T: Clone + 'static> Future for Join<A, T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.0.poll_clone(cx)
+        if let Poll::Ready(outcome) = self.run.poll_clone(cx) {
+            return Poll::Ready(outcome);
+        }
+        if self.core.take_over().is_err() {
+            // No executor here to run it on: do not wait forever.
+            let _ = self.run.complete(Err(TaskError::Cancelled));
+            return self.run.poll_clone(cx);
+        }
+        Poll::Pending
     }
 }

@@ -32,6 +32,7 @@ use crate::sync::Mutex;
 use crate::time::{try_now, Sleep};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::fmt;
 use core::future::{poll_fn, Future};
 use core::pin::Pin;
@@ -160,6 +161,17 @@ impl<A: 'static, T: 'static> Core<A, T> {
             state.worker = true;
         }
         Ok(())
+    }
+
+    /// Starts a worker on the current executor if work is committed and no
+    /// worker is alive (its executor was dropped). `Err(NoExecutor)` when
+    /// one is needed and there is no executor here.
+    pub(crate) fn take_over(self: &Arc<Self>) -> Result<(), TaskError> {
+        let mut state = self.state.lock();
+        if state.worker || !state.has_work() {
+            return Ok(());
+        }
+        self.ensure_worker(&mut state)
     }
 
     /// Commits a run that starts at once with `arg`.
@@ -300,7 +312,13 @@ async fn work<A: 'static, T: 'static>(core: Arc<Core<A, T>>) {
         finished: false,
     };
     let mut sleep = None;
+    let mut runs = 0usize;
     loop {
+        // Never starve the executor, however fast runs follow each other (K4).
+        runs += 1;
+        if runs % crate::executor::YIELD_EVERY == 0 {
+            crate::yield_now().await;
+        }
         let next = poll_fn(|cx| core.poll_next(cx, &mut sleep)).await;
         let Some((arg, run)) = next else {
             guard.finished = true;
@@ -345,19 +363,29 @@ impl<A: 'static, T: 'static> Drop for WorkerGuard<A, T> {
             return;
         }
         let current = self.current.take();
-        let flushers = {
+        let (flushers, left) = {
             let mut state = self.core.state.lock();
             state.worker = false;
             state.worker_waker = None;
-            if current.is_some() {
+            let flushers = if current.is_some() {
                 self.core.finish_run(&mut state)
             } else {
                 core::mem::take(&mut state.flushers)
-            }
+            };
+            // The runs committed for this worker stay; their waiters (on
+            // other executors, maybe) are told, so one of them takes over.
+            let left: Vec<_> = state
+                .starting
+                .iter()
+                .map(|(_, run)| run.clone())
+                .chain(state.pending.iter().map(|p| p.run.clone()))
+                .collect();
+            (flushers, left)
         };
         if let Some(run) = current {
             let _ = run.complete(Err(TaskError::Cancelled));
         }
+        left.iter().for_each(|run| run.wake_waiters());
         flushers.wake_all();
     }
 }

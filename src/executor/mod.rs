@@ -30,6 +30,10 @@ pub(crate) mod task;
 mod yield_now;
 
 pub use join::JoinHandle;
+
+/// The most iterations a loop of the crate (a schedule, a worker, a
+/// dispatcher) runs before it yields to its executor (K4).
+pub(crate) const YIELD_EVERY: usize = 64;
 pub use yield_now::{yield_now, YieldNow};
 
 use crate::slab::{Key, Slab};

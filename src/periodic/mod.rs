@@ -32,6 +32,10 @@ use core::time::Duration;
 /// [`start`](Self::start) inside an executor, [`start_in`](Self::start_in) an
 /// executor, [`start_on`](Self::start_on) a pool from any thread; starting
 /// again restarts the schedule; dropping the value cancels it silently.
+/// Every method takes `&self`, and the task is `Send + Sync` when `f` is
+/// `Send`: another thread can stop or [`join`](Self::join) it. A panic in
+/// `f` ends the schedule with `Panicked` (reported to the pool's
+/// `on_unhandled` when nobody joins).
 ///
 /// ```
 /// use concurrent_tasks::{block_on, sleep, PeriodicTask};
@@ -41,7 +45,7 @@ use core::time::Duration;
 ///
 /// let runs = Arc::new(AtomicU32::new(0));
 /// let counter = runs.clone();
-/// let mut poll = PeriodicTask::new(Duration::from_millis(10), move || {
+/// let poll = PeriodicTask::new(Duration::from_millis(10), move || {
 ///     let counter = counter.clone();
 ///     async move { counter.fetch_add(1, Ordering::Relaxed); }
 /// });
@@ -114,7 +118,13 @@ impl<F> PeriodicTask<F> {
         async move {
             let mut ticks = crate::time::interval(period);
             ticks.set_missed_tick_behavior(missed);
+            let mut runs = 0usize;
             loop {
+                // Yield now and then, however the ticks fall (K4).
+                runs += 1;
+                if runs % crate::executor::YIELD_EVERY == 0 {
+                    crate::yield_now().await;
+                }
                 ticks.tick().await;
                 let run = {
                     let mut f = f.lock();
@@ -134,7 +144,7 @@ impl<F> PeriodicTask<F> {
     /// Outside an executor; [`try_start`](Self::try_start) returns
     /// [`TaskError::NoExecutor`] instead.
     #[track_caller]
-    pub fn start<Fut>(&mut self) -> JoinHandle<()>
+    pub fn start<Fut>(&self) -> JoinHandle<()>
     where
         F: FnMut() -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
@@ -152,10 +162,10 @@ impl<F> PeriodicTask<F> {
     /// use concurrent_tasks::{PeriodicTask, TaskError};
     /// use std::time::Duration;
     ///
-    /// let mut task = PeriodicTask::new(Duration::from_secs(1), || async {});
+    /// let task = PeriodicTask::new(Duration::from_secs(1), || async {});
     /// assert!(matches!(task.try_start(), Err(TaskError::NoExecutor)));
     /// ```
-    pub fn try_start<Fut>(&mut self) -> Result<JoinHandle<()>, TaskError>
+    pub fn try_start<Fut>(&self) -> Result<JoinHandle<()>, TaskError>
     where
         F: FnMut() -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
@@ -176,7 +186,7 @@ impl<F> PeriodicTask<F> {
     /// let ex = LocalExecutor::new_manual();
     /// let runs = Rc::new(Cell::new(0));
     /// let r = runs.clone();
-    /// let mut task = PeriodicTask::new(Duration::from_secs(60), move || {
+    /// let task = PeriodicTask::new(Duration::from_secs(60), move || {
     ///     r.set(r.get() + 1);
     ///     async {}
     /// });
@@ -186,7 +196,7 @@ impl<F> PeriodicTask<F> {
     /// ex.run_until_stalled();
     /// assert_eq!(runs.get(), 2, "at 0 and 60 s");
     /// ```
-    pub fn start_in<Fut>(&mut self, executor: &LocalExecutor) -> JoinHandle<()>
+    pub fn start_in<Fut>(&self, executor: &LocalExecutor) -> JoinHandle<()>
     where
         F: FnMut() -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
@@ -195,13 +205,11 @@ impl<F> PeriodicTask<F> {
         self.attempt.start_in(executor, || schedule)
     }
 
-    /// Starts the schedule on a pool (any [`Spawn`]), from any thread; a
-    /// running schedule is cancelled first. `f` and its futures must be
-    /// `Send`.
-    ///
-    /// The schedule never ends by itself, and stopping a pool waits for its
-    /// tasks: cancel the schedule (or drop the task) before `stop`, or start
-    /// it on a `daemon(true)` pool, whose `stop` cancels what runs.
+    /// Starts the schedule on a pool (any [`Spawn`]), from any thread, as a
+    /// *service* of the pool (S1): it runs outside the pool's size limit,
+    /// per-task timeout and capacity, and the pool's `stop` cancels it once
+    /// the tasks have drained. A running schedule is cancelled first. `f`
+    /// and its futures must be `Send`.
     ///
     /// ```
     /// use concurrent_tasks::{BlockingThreadedTaskPool, PeriodicTask};
@@ -210,7 +218,7 @@ impl<F> PeriodicTask<F> {
     ///
     /// let pool = BlockingThreadedTaskPool::builder().start()?;
     /// let (tx, rx) = mpsc::channel();
-    /// let mut task = PeriodicTask::new(Duration::from_millis(5), move || {
+    /// let task = PeriodicTask::new(Duration::from_millis(5), move || {
     ///     let _ = tx.send(());
     ///     async {}
     /// });
@@ -218,11 +226,10 @@ impl<F> PeriodicTask<F> {
     /// for _ in 0..3 {
     ///     rx.recv_timeout(Duration::from_secs(5)).unwrap();
     /// }
-    /// drop(task); // cancels; the pool can then stop
-    /// pool.stop()?;
+    /// pool.stop()?; // drains the tasks, then cancels the schedule
     /// # Ok::<(), concurrent_tasks::TaskError>(())
     /// ```
-    pub fn start_on<S, Fut>(&mut self, pool: &S) -> Result<TaskHandle<()>, TaskError>
+    pub fn start_on<S, Fut>(&self, pool: &S) -> Result<TaskHandle<()>, TaskError>
     where
         S: Spawn + ?Sized,
         F: FnMut() -> Fut + Send + 'static,
@@ -234,13 +241,32 @@ impl<F> PeriodicTask<F> {
 
     /// Stops the schedule: a run in progress is dropped at its next await
     /// point. Does nothing when not running.
-    pub fn cancel(&mut self) {
+    pub fn cancel(&self) {
         self.attempt.cancel();
     }
 
     /// `true` while the schedule runs (started, not cancelled and dropped).
     pub fn is_running(&self) -> bool {
         self.attempt.is_running()
+    }
+
+    /// Waits for the running schedule to end and takes its outcome:
+    /// `Some(Err(Cancelled))` once cancelled, `Some(Err(Panicked(..)))`
+    /// when `f` panicked (the schedule ends there), `None` when never
+    /// started or already taken (by `join` or the handle `start` returned).
+    ///
+    /// ```
+    /// use concurrent_tasks::{block_on, PeriodicTask, TaskError};
+    /// use std::time::Duration;
+    ///
+    /// let task = PeriodicTask::new(Duration::from_millis(5), || async { panic!("sensor gone") });
+    /// block_on(async {
+    ///     task.start().detach();
+    ///     assert_eq!(task.join().await, Some(Err(TaskError::Panicked("sensor gone".into()))));
+    /// });
+    /// ```
+    pub async fn join(&self) -> Option<Result<(), TaskError>> {
+        self.attempt.join().await
     }
 }
 

@@ -30,12 +30,17 @@ type WallClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// with `f`'s run time; or at the times a calendar rule gives
 /// ([`schedule`](Self::schedule)).
 ///
-/// A run whose time has passed (`f` overran, or `at` was already past at
-/// `start`) is **overdue**: skipped when [`ignore_overdue`](Self::ignore_overdue)
-/// is `true` (the default), run at once otherwise — once, for the latest
-/// passed time, however many passed. So a task started after `at` with an
-/// interval runs at the first grid point still ahead; a single run at a past
-/// `at` is skipped (or run at once).
+/// Started after `at` with an interval (or a schedule rule), it runs at the
+/// first time still ahead, in both modes. A run whose time passed while `f`
+/// ran (it overran), and a single run at a past `at`, are **overdue**:
+/// skipped when [`ignore_overdue`](Self::ignore_overdue) is `true` (the
+/// default), run at once otherwise — once, for the latest passed time,
+/// however many passed. Times closer together than a millisecond (one timer
+/// tick) are merged into one run.
+///
+/// Every method takes `&self`, and the task is `Send + Sync` when `f` is
+/// `Send`. A panic in `f` or in the schedule rule ends the schedule with
+/// `Panicked`.
 ///
 /// Start, cancel and drop it like a [`BackgroundTask`](crate::BackgroundTask).
 /// The handle `start` returns yields `Ok(())` once the schedule has no run
@@ -49,7 +54,7 @@ type WallClock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// let ran_at = Arc::new(Mutex::new(Vec::new()));
 /// let log = ran_at.clone();
 /// let at = SystemTime::now() + Duration::from_millis(20);
-/// let mut report = OnTimePeriodicTask::new(
+/// let report = OnTimePeriodicTask::new(
 ///     move || {
 ///         log.lock().unwrap().push(SystemTime::now());
 ///         async {}
@@ -174,7 +179,7 @@ impl<F> OnTimePeriodicTask<F> {
     /// let end = SystemTime::now() + Duration::from_millis(50);
     /// let runs = Arc::new(AtomicU32::new(0));
     /// let r = runs.clone();
-    /// let mut task = OnTimePeriodicTask::new(
+    /// let task = OnTimePeriodicTask::new(
     ///     move || { r.fetch_add(1, Ordering::Relaxed); async {} },
     ///     next_whole_10ms(SystemTime::now()).unwrap(),
     /// )
@@ -204,7 +209,7 @@ impl<F> OnTimePeriodicTask<F> {
     /// let ran = Arc::new(AtomicBool::new(false));
     /// let r = ran.clone();
     /// let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    /// let mut catch_up = OnTimePeriodicTask::new(
+    /// let catch_up = OnTimePeriodicTask::new(
     ///     move || { r.store(true, Ordering::Relaxed); async {} },
     ///     an_hour_ago,
     /// )
@@ -238,7 +243,13 @@ impl<F> OnTimePeriodicTask<F> {
         let wall = self.wall.clone();
         let mut plan = Plan::new(self.at, self.rule.clone(), self.ignore_overdue);
         async move {
+            let mut steps = 0usize;
             loop {
+                // Yield now and then, however the runs fall (K4).
+                steps += 1;
+                if steps % crate::executor::YIELD_EVERY == 0 {
+                    crate::yield_now().await;
+                }
                 let scheduled = match plan.step(wall()) {
                     Step::Done => return,
                     Step::RunNow(at) => at,
@@ -264,7 +275,7 @@ impl<F> OnTimePeriodicTask<F> {
     /// Outside an executor; [`try_start`](Self::try_start) returns
     /// [`TaskError::NoExecutor`] instead.
     #[track_caller]
-    pub fn start<Fut>(&mut self) -> JoinHandle<()>
+    pub fn start<Fut>(&self) -> JoinHandle<()>
     where
         F: FnMut() -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
@@ -282,10 +293,10 @@ impl<F> OnTimePeriodicTask<F> {
     /// use concurrent_tasks::{OnTimePeriodicTask, TaskError};
     /// use std::time::SystemTime;
     ///
-    /// let mut task = OnTimePeriodicTask::new(|| async {}, SystemTime::now());
+    /// let task = OnTimePeriodicTask::new(|| async {}, SystemTime::now());
     /// assert!(matches!(task.try_start(), Err(TaskError::NoExecutor)));
     /// ```
-    pub fn try_start<Fut>(&mut self) -> Result<JoinHandle<()>, TaskError>
+    pub fn try_start<Fut>(&self) -> Result<JoinHandle<()>, TaskError>
     where
         F: FnMut() -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
@@ -301,10 +312,10 @@ impl<F> OnTimePeriodicTask<F> {
     /// use std::time::SystemTime;
     ///
     /// let ex = LocalExecutor::new();
-    /// let mut task = OnTimePeriodicTask::new(|| async {}, SystemTime::now());
+    /// let task = OnTimePeriodicTask::new(|| async {}, SystemTime::now());
     /// assert_eq!(ex.block_on(task.start_in(&ex)), Ok(()));
     /// ```
-    pub fn start_in<Fut>(&mut self, executor: &LocalExecutor) -> JoinHandle<()>
+    pub fn start_in<Fut>(&self, executor: &LocalExecutor) -> JoinHandle<()>
     where
         F: FnMut() -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
@@ -313,12 +324,10 @@ impl<F> OnTimePeriodicTask<F> {
         self.attempt.start_in(executor, || schedule)
     }
 
-    /// Starts the schedule on a pool (any [`Spawn`]), from any thread; a
-    /// running one is cancelled first. `f` and its futures must be `Send`.
-    ///
-    /// Stopping a pool waits for its tasks: a repeating schedule keeps it
-    /// from stopping until cancelled (or the task dropped), unless the pool
-    /// is a `daemon(true)` one.
+    /// Starts the schedule on a pool (any [`Spawn`]), from any thread, as a
+    /// *service* of the pool (S1): outside its size limit, timeout and
+    /// capacity; the pool's `stop` cancels it once the tasks have drained.
+    /// A running one is cancelled first. `f` and its futures must be `Send`.
     ///
     /// ```
     /// use concurrent_tasks::{BlockingThreadedTaskPool, OnTimePeriodicTask};
@@ -326,11 +335,11 @@ impl<F> OnTimePeriodicTask<F> {
     ///
     /// let pool = BlockingThreadedTaskPool::builder().start()?;
     /// let soon = SystemTime::now() + Duration::from_millis(5);
-    /// let mut task = OnTimePeriodicTask::new(|| async {}, soon);
+    /// let task = OnTimePeriodicTask::new(|| async {}, soon);
     /// task.start_on(&pool)?.wait()?;
     /// # Ok::<(), concurrent_tasks::TaskError>(())
     /// ```
-    pub fn start_on<S, Fut>(&mut self, pool: &S) -> Result<TaskHandle<()>, TaskError>
+    pub fn start_on<S, Fut>(&self, pool: &S) -> Result<TaskHandle<()>, TaskError>
     where
         S: Spawn + ?Sized,
         F: FnMut() -> Fut + Send + 'static,
@@ -342,13 +351,34 @@ impl<F> OnTimePeriodicTask<F> {
 
     /// Stops the schedule: a run in progress is dropped at its next await
     /// point. Does nothing when not running.
-    pub fn cancel(&mut self) {
+    pub fn cancel(&self) {
         self.attempt.cancel();
     }
 
     /// `true` while the schedule runs.
     pub fn is_running(&self) -> bool {
         self.attempt.is_running()
+    }
+
+    /// Waits for the running schedule to end and takes its outcome:
+    /// `Some(Ok(()))` once no run is left, `Some(Err(Cancelled))` once
+    /// cancelled, `Some(Err(Panicked(..)))` when `f` or the schedule rule
+    /// panicked (the schedule ends there), `None` when never started or
+    /// already taken (by `join` or the handle `start` returned).
+    ///
+    /// ```
+    /// use concurrent_tasks::{block_on, OnTimePeriodicTask};
+    /// use std::time::{Duration, SystemTime};
+    ///
+    /// let soon = SystemTime::now() + Duration::from_millis(5);
+    /// let task = OnTimePeriodicTask::new(|| async {}, soon);
+    /// block_on(async {
+    ///     task.start().detach();
+    ///     assert_eq!(task.join().await, Some(Ok(()))); // its one run is done
+    /// });
+    /// ```
+    pub async fn join(&self) -> Option<Result<(), TaskError>> {
+        self.attempt.join().await
     }
 }
 

@@ -11,6 +11,13 @@ use std::time::SystemTime;
 /// A calendar rule: the run after one scheduled at `last`, or `None` to end.
 pub(crate) type ScheduleFn = Arc<dyn Fn(SystemTime) -> Option<SystemTime> + Send + Sync>;
 
+/// Runs closer together than this (one timer tick) are merged into one
+/// (K4): a schedule can never run `f` back to back.
+const MIN_GAP: Duration = Duration::from_millis(1);
+
+/// How often a calendar rule is asked in a row to move past [`MIN_GAP`].
+const MERGE_TRIES: usize = 64;
+
 /// How the runs after the first are found.
 #[derive(Clone)]
 pub(crate) enum Rule {
@@ -54,6 +61,9 @@ pub(crate) struct Plan {
     /// The rule's answer for `next`, when `step` already asked for it
     /// (a calendar rule is asked once per scheduled time).
     after_next: Option<Option<SystemTime>>,
+    /// Nothing ran or was skipped yet: a start after the first time goes to
+    /// the first time still ahead (in both `ignore_overdue` modes).
+    started: bool,
 }
 
 impl Plan {
@@ -63,23 +73,32 @@ impl Plan {
             ignore_overdue,
             next: Some(at),
             after_next: None,
+            started: false,
         }
     }
 
-    /// What to do at wall-clock time `now`. Runs whose time has passed are
-    /// skipped when overdue runs are ignored; otherwise the latest of them
-    /// runs at once (a task that was away for many periods runs once, not
-    /// once per missed period).
+    /// What to do at wall-clock time `now`.
+    ///
+    /// - A start after `at` (nothing ran yet) waits for the first time still
+    ///   ahead, skipping the passed ones, in both modes (as the Python
+    ///   library does: the latest grid point at or before now, then the
+    ///   next). A single run at a past `at` is overdue.
+    /// - Times that passed while `f` ran (it overran) are overdue: skipped
+    ///   when overdue runs are ignored; otherwise the latest of them runs at
+    ///   once — once, however many passed.
     pub(crate) fn step(&mut self, now: SystemTime) -> Step {
         loop {
             let Some(due) = self.next else {
                 return Step::Done;
             };
             if due >= now {
+                self.started = true;
                 return Step::Wait(due);
             }
+            let late_start = !self.started;
             match self.rule.clone() {
                 Rule::Once => {
+                    self.started = true;
                     if self.ignore_overdue {
                         self.next = None;
                         return Step::Done;
@@ -88,10 +107,11 @@ impl Plan {
                 }
                 Rule::Every(period) => {
                     let (latest_passed, first_ahead) = grid_around(due, period, now);
-                    if self.ignore_overdue || latest_passed.is_none() {
+                    if late_start || self.ignore_overdue || latest_passed.is_none() {
                         self.next = first_ahead;
                         continue;
                     }
+                    self.started = true;
                     self.next = latest_passed;
                     return Step::RunNow(latest_passed.expect("checked"));
                 }
@@ -100,8 +120,9 @@ impl Plan {
                     match after {
                         // Not the latest passed run: skip it.
                         Some(later) if later < now => self.next = Some(later),
-                        _ if self.ignore_overdue => self.next = after,
+                        _ if late_start || self.ignore_overdue => self.next = after,
                         _ => {
+                            self.started = true;
                             self.after_next = Some(after);
                             return Step::RunNow(due);
                         }
@@ -113,10 +134,11 @@ impl Plan {
 
     /// Records that the run scheduled at `scheduled` happened.
     pub(crate) fn ran(&mut self, scheduled: SystemTime) {
+        self.started = true;
         let cached = self.after_next.take();
         self.next = match &self.rule {
             Rule::Once => None,
-            Rule::Every(period) => scheduled.checked_add(*period),
+            Rule::Every(_) => self.following(scheduled),
             Rule::Custom(_) => match cached {
                 Some(after) => after,
                 None => self.following(scheduled),
@@ -124,13 +146,29 @@ impl Plan {
         };
     }
 
-    /// The calendar rule's next time after `last`. A time not later than
+    /// The time after `last`, at least [`MIN_GAP`] later (closer grid
+    /// points merge into one run). A calendar rule's time not later than
     /// `last` would repeat forever: it ends the schedule.
     fn following(&self, last: SystemTime) -> Option<SystemTime> {
+        let min = last.checked_add(MIN_GAP)?;
         match &self.rule {
             Rule::Once => None,
-            Rule::Every(period) => last.checked_add(*period),
-            Rule::Custom(rule) => rule(last).filter(|next| *next > last),
+            Rule::Every(period) => {
+                // The first grid point at least MIN_GAP after `last`.
+                let steps = MIN_GAP.as_nanos().div_ceil(period.as_nanos().max(1)).max(1);
+                let gap = period.checked_mul(u32::try_from(steps).ok()?)?;
+                last.checked_add(gap)
+            }
+            Rule::Custom(rule) => {
+                let mut next = rule(last).filter(|next| *next > last)?;
+                for _ in 1..MERGE_TRIES {
+                    if next >= min {
+                        break;
+                    }
+                    next = rule(next).filter(|later| *later > next)?;
+                }
+                Some(next)
+            }
         }
     }
 }
@@ -177,6 +215,38 @@ mod tests {
     }
 
     #[test]
+    fn b8_the_python_librarys_late_start_scenario_in_both_modes() {
+        // at = now - 450 ms, every 175 ms, f takes 200 ms, watched 550 ms.
+        let now = t(1_000);
+        let at = t(550);
+        for (ignore_overdue, expected) in [
+            (true, vec![1_075, 1_425]),
+            (false, vec![1_075, 1_275, 1_475]),
+        ] {
+            let mut plan = Plan::new(at, every(175), ignore_overdue);
+            let mut clock = now;
+            let mut runs = Vec::new();
+            while clock < t(1_550) {
+                let scheduled = match plan.step(clock) {
+                    Step::Done => break,
+                    Step::Wait(at) => {
+                        clock = at;
+                        at
+                    }
+                    Step::RunNow(at) => at,
+                };
+                if clock >= t(1_550) {
+                    break;
+                }
+                runs.push(clock.duration_since(t(0)).unwrap().as_millis() as u64);
+                clock += Duration::from_millis(200);
+                plan.ran(scheduled);
+            }
+            assert_eq!(runs, expected, "ignore_overdue = {ignore_overdue}");
+        }
+    }
+
+    #[test]
     fn b8_a_single_overdue_run_is_skipped_or_run_at_once() {
         assert_eq!(Plan::new(t(100), Rule::Once, true).step(t(150)), Step::Done);
         let mut plan = Plan::new(t(100), Rule::Once, false);
@@ -197,11 +267,34 @@ mod tests {
     }
 
     #[test]
-    fn b8_started_after_at_it_runs_at_the_first_grid_point_ahead() {
-        let mut plan = Plan::new(t(100), every(50), true);
-        assert_eq!(plan.step(t(1_020)), Step::Wait(t(1_050)));
-        let mut plan = Plan::new(t(100), every(50), true);
-        assert_eq!(plan.step(t(1_000)), Step::Wait(t(1_000)), "on a grid point");
+    fn b8_started_after_at_it_runs_at_the_first_grid_point_ahead_in_both_modes() {
+        for ignore_overdue in [true, false] {
+            let mut plan = Plan::new(t(100), every(50), ignore_overdue);
+            assert_eq!(plan.step(t(1_020)), Step::Wait(t(1_050)));
+            let mut plan = Plan::new(t(100), every(50), ignore_overdue);
+            assert_eq!(plan.step(t(1_000)), Step::Wait(t(1_000)), "on a grid point");
+        }
+    }
+
+    #[test]
+    fn k4_grid_points_closer_than_a_tick_merge_into_one_run() {
+        let mut plan = Plan::new(t(100), Rule::Every(Duration::from_nanos(1)), false);
+        assert_eq!(plan.step(t(100)), Step::Wait(t(100)));
+        plan.ran(t(100));
+        assert_eq!(plan.step(t(100)), Step::Wait(t(101)), "one tick later");
+        let mut plan = Plan::new(t(100), Rule::Every(Duration::from_micros(300)), true);
+        plan.ran(t(100));
+        // The first grid point at least 1 ms later: 100 ms + 4 × 300 µs.
+        let next = t(100) + Duration::from_micros(1_200);
+        assert_eq!(plan.step(t(100)), Step::Wait(next));
+    }
+
+    #[test]
+    fn k4_a_calendar_rule_closer_than_a_tick_is_merged() {
+        let rule: ScheduleFn = Arc::new(|last| Some(last + Duration::from_micros(100)));
+        let mut plan = Plan::new(t(100), Rule::Custom(rule), true);
+        plan.ran(t(100));
+        assert_eq!(plan.step(t(100)), Step::Wait(t(101)));
     }
 
     #[test]
@@ -243,9 +336,14 @@ mod tests {
             vec![t(100), t(300), t(700), t(1_500), t(3_100)],
             "each scheduled time, run or skipped, once"
         );
-        // Not ignoring overdue runs: the latest passed one runs at once,
-        // and the rule is not asked twice for it.
+        // A late start goes to the first time ahead in both modes.
+        let mut plan = Plan::new(t(100), Rule::Custom(rule.clone()), false);
+        assert_eq!(plan.step(t(1_000)), Step::Wait(t(1_500)));
+        // Not ignoring overdue runs: after an overrun the latest passed one
+        // runs at once, and the rule is not asked twice for it.
         let mut plan = Plan::new(t(100), Rule::Custom(rule), false);
+        assert_eq!(plan.step(t(0)), Step::Wait(t(100)));
+        plan.ran(t(100));
         assert_eq!(plan.step(t(1_000)), Step::RunNow(t(700)));
         plan.ran(t(700));
         assert_eq!(plan.step(t(1_001)), Step::Wait(t(1_500)));
@@ -270,5 +368,8 @@ mod tests {
         assert_eq!(plan.step(t(1)), Step::Done, "no grid point ahead");
         let mut plan = Plan::new(t(0), Rule::Every(Duration::from_nanos(1)), true);
         assert!(matches!(plan.step(t(5)), Step::Wait(at) if at == t(5)));
+        let mut plan = Plan::new(t(0), Rule::Every(Duration::from_secs(u64::MAX / 2)), true);
+        plan.ran(t(0));
+        assert_eq!(plan.step(t(1)), Step::Done, "past the end of time");
     }
 }

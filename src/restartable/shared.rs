@@ -286,7 +286,7 @@ impl<T> Shared<T> {
         let (poll, waker) = self.slot.with(|ctl, out| {
             let waker = ctl.settle(out);
             let poll = if let Some(outcome) = out.peek() {
-                Poll::Ready(outcome.clone())
+                Poll::Ready(crate::slot::clone_outcome(outcome))
             } else if ctl.state.phase() == Phase::Idle {
                 Poll::Ready(Err(TaskError::NotStarted))
             } else {
