@@ -165,6 +165,15 @@ impl<T: Send + 'static> RestartableTask<T> {
     pub fn start(&self) -> bool {
         match self.try_start() {
             Ok(began) => began,
+            // The driver went away (its pool stopped, its executor ended)
+            // and there is nowhere to start another: not an error of this
+            // call (S4).
+            #[cfg(feature = "std")]
+            Err(TaskError::NoExecutor | TaskError::NotRunning { .. })
+                if self.shared.had_driver() =>
+            {
+                false
+            }
             Err(TaskError::NoExecutor) => panic!(
                 "RestartableTask::start: no attempt driver yet and no executor on this \
                  thread: call the first start inside block_on(..) or a pool task, use \
@@ -174,11 +183,16 @@ impl<T: Send + 'static> RestartableTask<T> {
         }
     }
 
-    /// Like [`start`](Self::start), but an error instead of a panic:
-    /// `NoExecutor` when there is no driver and no executor on this thread;
-    /// `WouldDeadlock` when called from inside `f` on its own thread to
-    /// begin a new attempt (std). Nothing changed then, and `f` was not
-    /// called.
+    /// Like [`start`](Self::start), but an error instead of a panic or
+    /// `false`: `NoExecutor` when there is no driver and no executor on this
+    /// thread; `NotRunning` when the pool an earlier driver ran on (with
+    /// [`start_on`](Self::start_on)) is not running and there is no
+    /// executor here; `WouldDeadlock` when called from inside `f` on its own
+    /// thread to begin a new attempt (std). Nothing changed then, and `f`
+    /// was not called.
+    ///
+    /// Where a new driver goes: the pool the last one was started on, if it
+    /// runs (again); else the executor running on this thread.
     ///
     /// ```
     /// use concurrent_tasks::{RestartableTask, TaskError};
@@ -188,16 +202,31 @@ impl<T: Send + 'static> RestartableTask<T> {
     pub fn try_start(&self) -> Result<bool, TaskError> {
         #[cfg(feature = "std")]
         {
+            // 1. The pool of the last driver, if any (S4).
+            let mut pool_error = None;
+            if let Some(host) = self.shared.host() {
+                match self.shared.start(Some(host_target(host))) {
+                    Err(error @ TaskError::NotRunning { .. }) => pool_error = Some(error),
+                    other => return other,
+                }
+            }
+            // 2. The executor running on this thread.
             let current = crate::executor::current::with_current(Rc::clone);
             let target = current.map(|ex| Target {
                 clock: Some(ex.driver.clone()),
                 local: true,
+                host: None,
                 spawn: move |driver| {
                     ex.spawn(driver).detach();
                     Ok(())
                 },
             });
-            self.shared.start(target)
+            match self.shared.start(target) {
+                Err(TaskError::NoExecutor) if pool_error.is_some() => {
+                    Err(pool_error.expect("checked"))
+                }
+                other => other,
+            }
         }
         #[cfg(not(feature = "std"))]
         {
@@ -229,6 +258,8 @@ impl<T: Send + 'static> RestartableTask<T> {
         let target = Target {
             clock: Some(executor.timer_driver().clone()),
             local: true,
+            #[cfg(feature = "std")]
+            host: None,
             spawn: |driver| {
                 executor.spawn(driver).detach();
                 Ok(())
@@ -374,12 +405,16 @@ impl<T: Clone + Send + 'static> RestartableTask<T> {
 impl<T: Send + 'static> RestartableTask<T> {
     /// Like [`start`](Self::start), but a driver that is needed is spawned
     /// on `pool` (a threaded pool, a [`TaskPool`](crate::TaskPool) or its
-    /// spawner), from any thread. With a driver alive, `pool` is not used.
-    /// The first attempt's timeout then counts from when the pool first
-    /// runs the driver (the pool's clock is not readable from here).
+    /// spawner), from any thread, as a *service* (S1): outside the pool's
+    /// size limit, timeout and capacity. With a driver alive, `pool` is not
+    /// used. The first attempt's timeout then counts from when the pool
+    /// first runs the driver (the pool's clock is not readable from here).
     ///
-    /// A draining pool's `stop` waits for its tasks, the driver included:
-    /// complete the task (or drop every handle) before stopping the pool.
+    /// The pool's `stop` cancels the driver once its tasks have drained;
+    /// the running attempt then ends as by [`cancel`](Self::cancel) (S4):
+    /// awaiters keep waiting, and a later `start` starts a new driver on
+    /// this pool if it runs again, else on the current executor, else
+    /// returns `false`.
     ///
     /// ```
     /// use concurrent_tasks::{BlockingThreadedTaskPool, RestartableTask};
@@ -398,12 +433,20 @@ impl<T: Send + 'static> RestartableTask<T> {
     /// changed then, and `f` was not called. `WouldDeadlock` as in
     /// [`try_start`](Self::try_start).
     pub fn start_on(&self, pool: &impl crate::Spawn) -> Result<bool, TaskError> {
-        let target = Target {
-            clock: None,
-            local: false,
-            spawn: |driver| pool.spawn_task(driver).map(crate::TaskHandle::detach),
-        };
-        self.shared.start(Some(target))
+        self.shared.start(Some(host_target(pool.service_host())))
+    }
+}
+
+/// Where a driver goes on a pool (any thread): a service of that pool.
+#[cfg(feature = "std")]
+fn host_target<T: Send + 'static>(
+    host: Arc<dyn crate::pool::ServiceHost>,
+) -> Target<impl FnOnce(driver::Driver<T>) -> Result<(), TaskError>> {
+    Target {
+        clock: None,
+        local: false,
+        host: Some(host.clone()),
+        spawn: move |driver| host.spawn_service(Box::pin(driver)),
     }
 }
 

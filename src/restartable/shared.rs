@@ -52,6 +52,10 @@ pub(super) struct Control {
     /// The thread calling the factory right now (it holds `factory`).
     #[cfg(feature = "std")]
     factory_thread: Option<std::thread::ThreadId>,
+    /// The pool the last driver was started on with `start_on`: where a
+    /// `start` after that driver went away starts the next one (S4).
+    #[cfg(feature = "std")]
+    pub(super) host: Option<Arc<dyn crate::pool::ServiceHost>>,
 }
 
 impl Control {
@@ -96,6 +100,9 @@ pub(super) struct Target<S> {
     pub(super) clock: Option<Arc<TimerDriver>>,
     /// The target executor runs on this thread.
     pub(super) local: bool,
+    /// The pool, when the target is one (remembered for later starts).
+    #[cfg(feature = "std")]
+    pub(super) host: Option<Arc<dyn crate::pool::ServiceHost>>,
     pub(super) spawn: S,
 }
 
@@ -120,6 +127,8 @@ impl<T> Shared<T> {
                 mailbox: None,
                 #[cfg(feature = "std")]
                 factory_thread: None,
+                #[cfg(feature = "std")]
+                host: None,
             }),
             factory: Mutex::new(factory),
             handles: AtomicUsize::new(1),
@@ -180,6 +189,7 @@ impl<T> Shared<T> {
                 #[cfg(feature = "std")]
                 {
                     ctl.driver_thread = t.local.then(|| std::thread::current().id());
+                    ctl.host = t.host;
                 }
                 #[cfg(not(feature = "std"))]
                 let _ = t.local;
@@ -206,12 +216,30 @@ impl<T> Shared<T> {
                 return Err(error);
             }
         }
-        // 3. Call the factory under its own lock, on this thread.
-        let future = {
+        // 3. Call the factory under its own lock, on this thread. If it
+        //    panics, the attempt it was to run is ended as by `cancel`
+        //    (awaiters wait for a restart), then the panic goes on to the
+        //    caller: no attempt is left that nothing runs.
+        let made = {
             let mut factory = self.factory.lock();
             #[cfg(feature = "std")]
             let _mark = FactoryMark::new(&self.slot);
-            factory()
+            crate::guard::call_user(|| factory())
+        };
+        let future = match made {
+            Ok(future) => future,
+            Err(message) => {
+                let waker = self.slot.with(|ctl, _| {
+                    if ctl.state.is_running(epoch) {
+                        let _ = ctl.state.cancel();
+                        ctl.driver_waker.clone()
+                    } else {
+                        None
+                    }
+                });
+                wake(waker);
+                resume_panic(message)
+            }
         };
         // 4. Hand the future to the driver, unless the attempt ended meanwhile.
         let (stale, waker) = self.slot.with(|ctl, _| {
@@ -299,6 +327,19 @@ impl<T> Shared<T> {
         });
         wake(waker);
         poll
+    }
+
+    /// The pool the last driver was started on, if any (S4).
+    #[cfg(feature = "std")]
+    pub(super) fn host(&self) -> Option<Arc<dyn crate::pool::ServiceHost>> {
+        self.slot.with(|ctl, _| ctl.host.clone())
+    }
+
+    /// `true` once a driver was ever installed (a `start` that finds none
+    /// now means it went away, S4).
+    #[cfg(feature = "std")]
+    pub(super) fn had_driver(&self) -> bool {
+        self.slot.with(|ctl, _| ctl.state.had_driver())
     }
 
     /// `true` once the outcome is known (settling an expired deadline).
@@ -402,6 +443,14 @@ pub(super) struct Drive {
     /// The attempt's future, when `start` handed a new one over.
     pub(super) fresh: Option<AttemptFuture>,
     pub(super) clock: Option<Arc<TimerDriver>>,
+}
+
+/// Lets a panic caught in user code go on to the caller.
+fn resume_panic(message: alloc::string::String) -> ! {
+    #[cfg(feature = "std")]
+    std::panic::resume_unwind(alloc::boxed::Box::new(message));
+    #[cfg(not(feature = "std"))]
+    panic!("{message}");
 }
 
 fn wake(waker: Option<Waker>) {

@@ -117,6 +117,12 @@ impl State {
         self.driver.is_some()
     }
 
+    /// `true` once any driver was installed.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn had_driver(&self) -> bool {
+        self.drivers > 0
+    }
+
     /// `true` when driver `id` is the installed one.
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn is_driver(&self, id: u64) -> bool {
