@@ -224,7 +224,7 @@ impl<T> Shared<T> {
             let mut factory = self.factory.lock();
             #[cfg(feature = "std")]
             let _mark = FactoryMark::new(&self.slot);
-            crate::guard::call_user(|| factory())
+            crate::guard::call_user(&mut *factory)
         };
         let future = match made {
             Ok(future) => future,
