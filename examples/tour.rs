@@ -160,7 +160,37 @@ fn main() {
         start.elapsed(),
         too_slow.wait()
     );
-    pool.stop().expect("the pool stops");
+
+    // 8b. A service on the same pool: a heartbeat started with start_on runs
+    //     outside the pool's size limit and its 100 ms task timeout, and a
+    //     timer built here, on the main thread, runs on the pool.
+    let beats = Arc::new(AtomicU32::new(0));
+    let b = beats.clone();
+    let heartbeat = PeriodicTask::new(Duration::from_millis(20), move || {
+        b.fetch_add(1, Ordering::Relaxed);
+        async {}
+    });
+    heartbeat.start_on(&pool).expect("the pool runs").detach();
+    let cut_off = pool
+        .run(timeout(
+            Duration::from_millis(30),
+            sleep(Duration::from_secs(5)),
+        ))
+        .expect("the pool runs");
+    std::thread::sleep(Duration::from_millis(150)); // past the task timeout
+    let stats = pool.stats();
+    let stopped = Instant::now();
+    let cancelled = pool
+        .stop_timeout(Duration::from_secs(1))
+        .expect("the pool stops");
+    println!(
+        "8b. heartbeat service: {} beats over 180 ms (services: {}, it holds no place and no timeout); \
+         timeout built on the main thread, run on the pool: {cut_off:?}; \
+         stop_timeout: {cancelled} tasks cut off, stopped in {:.1?}",
+        beats.load(Ordering::Relaxed),
+        stats.services,
+        stopped.elapsed()
+    );
 
     // 9. Periodic and on-time tasks: a heartbeat, and a run at a wall-clock time.
     let beats = Arc::new(AtomicU32::new(0));
