@@ -14,6 +14,7 @@ fn wait_until(what: &str, cond: impl Fn() -> bool) {
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // real threads and clock: slow under Miri
 fn k2_a_pool_thread_that_ends_abnormally_resolves_every_handle_and_stop_returns() {
     let pool = BlockingThreadedTaskPool::builder()
         .name("k2")
@@ -63,6 +64,7 @@ fn k2_a_pool_thread_that_ends_abnormally_resolves_every_handle_and_stop_returns(
 }
 
 #[test]
+#[cfg_attr(miri, ignore)] // real threads and clock: slow under Miri
 fn k2_dropping_a_pool_whose_thread_died_returns() {
     let pool = BlockingThreadedTaskPool::builder()
         .name("k2-drop")
