@@ -73,12 +73,16 @@ fn insert_cancel(c: &mut Criterion) {
 
     // Ours: `LocalExecutor::sleep`, polled once by hand (it registers in the
     // executor's wheel on that poll), stored unboxed (`Sleep` is `Unpin`).
+    // A timer registers with the executor that polls it, so the polls run
+    // inside `ex.block_on` (one call per batch of 100k); the turn after the
+    // batch lets the wheel catch up with the clock, as a running executor
+    // would.
     {
         let ex = LocalExecutor::new();
         let mut sleeps: Vec<Sleep> = Vec::with_capacity(TIMERS);
         // Sanity check, outside the measurement: every poll registers a timer
         // and every drop cancels it.
-        {
+        ex.block_on(async {
             let mut cx = Context::from_waker(&waker);
             for &d in &durations {
                 let mut sleep = ex.sleep(d);
@@ -88,34 +92,34 @@ fn insert_cancel(c: &mut Criterion) {
             assert_eq!(ex.timers(), TIMERS);
             sleeps.clear();
             assert_eq!(ex.timers(), 0);
-        }
+        });
         group.bench_function("ours (LocalExecutor::sleep)", |b| {
-            let mut cx = Context::from_waker(&waker);
             b.iter(|| {
-                for &d in &durations {
-                    let mut sleep = ex.sleep(d);
-                    poll_once_pending(Pin::new(&mut sleep), &mut cx);
-                    sleeps.push(sleep);
-                }
-                sleeps.clear(); // drops = cancels, in creation order
-                                // Lets the wheel catch up with the clock (O(1) when empty), as a
-                                // running executor would between batches.
-                ex.run_until_stalled();
+                ex.block_on(async {
+                    let mut cx = Context::from_waker(&waker);
+                    for &d in &durations {
+                        let mut sleep = ex.sleep(d);
+                        poll_once_pending(Pin::new(&mut sleep), &mut cx);
+                        sleeps.push(sleep);
+                    }
+                    sleeps.clear(); // drops = cancels, in creation order
+                })
             })
         });
         // Same, but each sleep boxed: the same shape as the tokio peer, which
         // has to be boxed to be kept in a Vec (its `Sleep` is `!Unpin`).
         let mut boxed: Vec<Pin<Box<Sleep>>> = Vec::with_capacity(TIMERS);
         group.bench_function("ours boxed (Box::pin(LocalExecutor::sleep))", |b| {
-            let mut cx = Context::from_waker(&waker);
             b.iter(|| {
-                for &d in &durations {
-                    let mut sleep = Box::pin(ex.sleep(d));
-                    poll_once_pending(sleep.as_mut(), &mut cx);
-                    boxed.push(sleep);
-                }
-                boxed.clear();
-                ex.run_until_stalled();
+                ex.block_on(async {
+                    let mut cx = Context::from_waker(&waker);
+                    for &d in &durations {
+                        let mut sleep = Box::pin(ex.sleep(d));
+                        poll_once_pending(sleep.as_mut(), &mut cx);
+                        boxed.push(sleep);
+                    }
+                    boxed.clear();
+                })
             })
         });
     }
