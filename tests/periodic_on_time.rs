@@ -274,3 +274,22 @@ fn b8_upstream_on_time_single_and_repeating_on_the_real_clock() {
         }
     });
 }
+
+#[test]
+fn b8_the_python_librarys_late_start_scenario_runs_on_the_grid_ahead_in_both_modes() {
+    // `at` is 450 ms in the past, the interval 175 ms, `f` takes 200 ms:
+    // the grid is −450, −275, −100, 75, 250, 425, 600 … ms after the start.
+    // The first run is at 75 (the first point ahead) in both modes; the run
+    // at 75 overruns 250, which is skipped (then 425) or run at once at 275
+    // (whose run overruns 425, run at once at 475).
+    for (ignore_overdue, expected) in [(true, vec![75, 425]), (false, vec![75, 275, 475])] {
+        on_manual_clock(450, |wall, ex| {
+            let (task, runs) = logged(wall, 0, |_| 200);
+            let task = task.interval(175 * MS).ignore_overdue(ignore_overdue);
+            task.start_in(ex).detach();
+            ex.block_on(ex.sleep(550 * MS));
+            let after_start: Vec<u64> = starts(&runs).iter().map(|t| t - 450).collect();
+            assert_eq!(after_start, expected, "ignore_overdue({ignore_overdue})");
+        });
+    }
+}
