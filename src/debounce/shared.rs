@@ -156,10 +156,25 @@ impl<A: 'static, T: 'static> Core<A, T> {
         self: &Arc<Self>,
         state: &mut State<A, T>,
     ) -> Result<(), TaskError> {
-        if !state.worker {
-            crate::try_spawn(work(self.clone()))?.detach();
-            state.worker = true;
+        if state.worker {
+            return Ok(());
         }
+        // The worker's guard exists from the spawn on, inside the task's
+        // future: a worker dropped before its first poll (its executor
+        // ended) still clears `worker`, so another takes over (K3). It is
+        // made only once an executor is there, since its drop takes the
+        // lock the caller holds.
+        let core = self.clone();
+        crate::executor::current::with_current(move |ex| {
+            ex.spawn(work(WorkerGuard {
+                core,
+                current: None,
+                finished: false,
+            }))
+            .detach();
+        })
+        .ok_or(TaskError::NoExecutor)?;
+        state.worker = true;
         Ok(())
     }
 
@@ -305,12 +320,8 @@ fn poll_sleep(sleep: &mut Option<(Sleep, Instant)>, at: Instant, cx: &mut Contex
 }
 
 /// The worker task: runs committed runs one after another until none is left.
-async fn work<A: 'static, T: 'static>(core: Arc<Core<A, T>>) {
-    let mut guard = WorkerGuard {
-        core: core.clone(),
-        current: None,
-        finished: false,
-    };
+async fn work<A: 'static, T: 'static>(mut guard: WorkerGuard<A, T>) {
+    let core = guard.core.clone();
     let mut sleep = None;
     let mut runs = 0usize;
     loop {

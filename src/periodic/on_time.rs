@@ -252,6 +252,10 @@ impl<F> OnTimePeriodicTask<F> {
                 }
                 let scheduled = match plan.step(wall()) {
                     Step::Done => return,
+                    Step::Busy => {
+                        crate::yield_now().await;
+                        continue;
+                    }
                     Step::RunNow(at) => at,
                     Step::Wait(at) => {
                         wait_for_wall(&*wall, at).await;

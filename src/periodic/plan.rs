@@ -15,8 +15,12 @@ pub(crate) type ScheduleFn = Arc<dyn Fn(SystemTime) -> Option<SystemTime> + Send
 /// (K4): a schedule can never run `f` back to back.
 const MIN_GAP: Duration = Duration::from_millis(1);
 
-/// How often a calendar rule is asked in a row to move past [`MIN_GAP`].
+/// How often a calendar rule is asked in a row to move past [`MIN_GAP`];
+/// past that, the next run is [`MIN_GAP`] after the last.
 const MERGE_TRIES: usize = 64;
+
+/// Passed times `step` skips before it hands control back (K4).
+const STEP_LIMIT: usize = 64;
 
 /// How the runs after the first are found.
 #[derive(Clone)]
@@ -47,6 +51,8 @@ pub(crate) enum Step {
     Wait(SystemTime),
     /// Run now: this run's time has passed and overdue runs are not ignored.
     RunNow(SystemTime),
+    /// Many passed times were skipped: let the executor run, then ask again.
+    Busy,
     /// No run is left.
     Done,
 }
@@ -87,7 +93,7 @@ impl Plan {
     ///   when overdue runs are ignored; otherwise the latest of them runs at
     ///   once — once, however many passed.
     pub(crate) fn step(&mut self, now: SystemTime) -> Step {
-        loop {
+        for _ in 0..STEP_LIMIT {
             let Some(due) = self.next else {
                 return Step::Done;
             };
@@ -130,6 +136,7 @@ impl Plan {
                 }
             }
         }
+        Step::Busy
     }
 
     /// Records that the run scheduled at `scheduled` happened.
@@ -146,9 +153,11 @@ impl Plan {
         };
     }
 
-    /// The time after `last`, at least [`MIN_GAP`] later (closer grid
-    /// points merge into one run). A calendar rule's time not later than
-    /// `last` would repeat forever: it ends the schedule.
+    /// The time after `last`, at least [`MIN_GAP`] later (closer times merge
+    /// into one run: a calendar rule's times are skipped up to it, and if
+    /// the rule still has not moved past it after [`MERGE_TRIES`] answers,
+    /// the run is at `last + MIN_GAP`). A calendar rule's time not later
+    /// than `last` would repeat forever: it ends the schedule.
     fn following(&self, last: SystemTime) -> Option<SystemTime> {
         let min = last.checked_add(MIN_GAP)?;
         match &self.rule {
@@ -163,11 +172,11 @@ impl Plan {
                 let mut next = rule(last).filter(|next| *next > last)?;
                 for _ in 1..MERGE_TRIES {
                     if next >= min {
-                        break;
+                        return Some(next);
                     }
                     next = rule(next).filter(|later| *later > next)?;
                 }
-                Some(next)
+                Some(next.max(min))
             }
         }
     }
@@ -229,6 +238,7 @@ mod tests {
             while clock < t(1_550) {
                 let scheduled = match plan.step(clock) {
                     Step::Done => break,
+                    Step::Busy => continue,
                     Step::Wait(at) => {
                         clock = at;
                         at
@@ -295,6 +305,28 @@ mod tests {
         let mut plan = Plan::new(t(100), Rule::Custom(rule), true);
         plan.ran(t(100));
         assert_eq!(plan.step(t(100)), Step::Wait(t(101)));
+        // A rule that moves by a nanosecond: merged to one tick all the same.
+        let tiny: ScheduleFn = Arc::new(|last| Some(last + Duration::from_nanos(1)));
+        let mut plan = Plan::new(t(100), Rule::Custom(tiny), false);
+        plan.ran(t(100));
+        assert_eq!(plan.step(t(100)), Step::Wait(t(101)));
+    }
+
+    #[test]
+    fn k4_skipping_many_passed_times_hands_control_back() {
+        // A start a minute late on a 1 ms rule: 60 000 times to skip.
+        let rule: ScheduleFn = Arc::new(|last| Some(last + Duration::from_millis(1)));
+        let mut plan = Plan::new(t(0), Rule::Custom(rule), true);
+        let now = t(60_000);
+        let mut busy = 0;
+        let step = loop {
+            match plan.step(now) {
+                Step::Busy => busy += 1,
+                other => break other,
+            }
+        };
+        assert_eq!(step, Step::Wait(t(60_000)));
+        assert!(busy >= 60_000 / STEP_LIMIT - 1, "handed back {busy} times");
     }
 
     #[test]
