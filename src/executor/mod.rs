@@ -30,12 +30,12 @@ pub(crate) mod task;
 mod yield_now;
 
 pub use join::JoinHandle;
+pub use yield_now::{yield_now, YieldNow};
 
 /// The most iterations a loop of the crate (a schedule, a worker, a
 /// dispatcher) runs before it yields to its executor (K4).
 #[cfg_attr(not(feature = "std"), allow(dead_code))] // the loops need std
 pub(crate) const YIELD_EVERY: usize = 64;
-pub use yield_now::{yield_now, YieldNow};
 
 use crate::slab::{Key, Slab};
 use crate::time::clock::{Clock, ClockKind};

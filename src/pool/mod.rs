@@ -30,8 +30,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 /// Jobs an inbox's receiver runs before it yields to the executor, so a
-/// stream of submissions cannot starve the tasks already running.
-const JOB_BATCH: usize = 64;
+/// stream of submissions cannot starve the tasks already running (K4).
+const JOB_BATCH: usize = crate::executor::YIELD_EVERY;
 
 /// A service's future, boxed to cross a type-erased [`ServiceHost`].
 pub(crate) type BoxService = Pin<Box<dyn Future<Output = ()> + Send>>;
