@@ -681,37 +681,42 @@ impl<C: 'static> Core<C> {
         count: Count,
         job: impl FnOnce(Arc<TaskCell<T>>) -> BoxJob<C>,
     ) -> Result<TaskHandle<T>, TaskError> {
-        let lifecycle = self.lifecycle.read();
-        let Lifecycle::Running(running) = &*lifecycle else {
-            return Err(self.not_running());
-        };
-        let stats = &running.ending.stats;
-        let counted = match count {
-            Count::Task { reserved: true } => true,
-            Count::Task { reserved: false } => {
-                if !stats.try_queue() {
-                    return Err(TaskError::Full);
+        let refused = {
+            let lifecycle = self.lifecycle.read();
+            let Lifecycle::Running(running) = &*lifecycle else {
+                return Err(self.not_running());
+            };
+            let stats = &running.ending.stats;
+            let counted = match count {
+                Count::Task { reserved: true } => true,
+                Count::Task { reserved: false } => {
+                    if !stats.try_queue() {
+                        return Err(TaskError::Full);
+                    }
+                    true
                 }
-                true
+                Count::Service => false,
+            };
+            let cell = TaskCell::new(running.shared.clone());
+            let handle = TaskHandle::new(
+                JoinHandle::new(TaskRef::Cell(cell.clone())),
+                running.owner.clone(),
+            );
+            match running.sender.send(job(cell)) {
+                Ok(()) => return Ok(handle),
+                Err(job) => {
+                    if counted {
+                        stats.unqueued();
+                    }
+                    (job, handle)
+                }
             }
-            Count::Service => false,
         };
-        let cell = TaskCell::new(running.shared.clone());
-        let handle = TaskHandle::new(
-            JoinHandle::new(TaskRef::Cell(cell.clone())),
-            running.owner.clone(),
-        );
-        if let Err(job) = running.sender.send(job(cell)) {
-            // The pool thread is gone (K2): the job never runs; dropping it
-            // resolves its handle, which we drop too.
-            if counted {
-                stats.unqueued();
-            }
-            drop(job);
-            drop(handle);
-            return Err(self.not_running());
-        }
-        Ok(handle)
+        // The pool thread is gone (K2): the job never runs. Dropping it (the
+        // user's future, behind the guard) resolves the handle; both go
+        // after the lock, since user code may call back into the pool.
+        drop(refused);
+        Err(self.not_running())
     }
 
     /// Waits (by `cx`) for room under the capacity and reserves it.
