@@ -649,24 +649,25 @@ impl TaskPoolSpawner {
         &self,
         job: impl FnOnce(Unsent<T>) -> Job,
     ) -> Result<TaskHandle<T>, TaskError> {
-        let open = self.open.read();
-        if !*open {
-            return Err(self.not_running());
-        }
-        let cell = TaskCell::new(self.shared.clone());
-        let handle = TaskHandle::new(
-            JoinHandle::new(TaskRef::Cell(cell.clone())),
-            self.owner.clone(),
-        );
-        match self.sender.send(job(Unsent::new(cell))) {
-            Ok(()) => Ok(handle),
-            Err(job) => {
-                // The pool's executor is gone: the job never runs.
-                drop(job);
-                drop(handle);
-                Err(self.not_running())
+        let refused = {
+            let open = self.open.read();
+            if !*open {
+                return Err(self.not_running());
             }
-        }
+            let cell = TaskCell::new(self.shared.clone());
+            let handle = TaskHandle::new(
+                JoinHandle::new(TaskRef::Cell(cell.clone())),
+                self.owner.clone(),
+            );
+            match self.sender.send(job(Unsent::new(cell))) {
+                Ok(()) => return Ok(handle),
+                Err(job) => (job, handle),
+            }
+        };
+        // The pool's executor is gone: the job never runs. Dropped after the
+        // lock (it holds the user's future).
+        drop(refused);
+        Err(self.not_running())
     }
 
     fn not_running(&self) -> TaskError {
