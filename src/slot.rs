@@ -18,10 +18,10 @@
 //!   lock with both at hand and wakes what it completed after releasing it.
 
 use crate::error::TaskError;
+use crate::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use crate::sync::Mutex;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use core::task::{Context, Poll, Waker};
 
 /// Where a slot's outcome is.
@@ -107,14 +107,14 @@ pub(crate) struct Slot<T, X = ()> {
 }
 
 impl<T> Slot<T> {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with_extra(())
     }
 }
 
 impl<T, X> Slot<T, X> {
     /// An empty slot with `extra` as its companion state.
-    pub(crate) const fn with_extra(extra: X) -> Self {
+    pub(crate) fn with_extra(extra: X) -> Self {
         Slot {
             inner: Mutex::new(Inner {
                 state: SlotState::Empty,

@@ -19,6 +19,7 @@ use crate::error::TaskError;
 use crate::guard::{call_user, drop_user, poll_user};
 use crate::report::Reporter;
 use crate::slab::Key;
+use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use crate::sync::Mutex;
 use alloc::boxed::Box;
 use alloc::sync::Arc;
@@ -27,7 +28,6 @@ use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::future::Future;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use core::task::{Poll, Waker};
 
 /// The part of an executor that other threads reach: the queue of tasks

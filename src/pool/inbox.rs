@@ -10,9 +10,9 @@
 //!   fences between "push / look" and "arm / disarm" make sure one side sees
 //!   the other: no job is left unseen while the receiver sleeps.
 
+use crate::sync::atomic::{fence, AtomicBool, Ordering};
+use crate::sync::Mutex;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use parking_lot::Mutex;
-use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 

@@ -1,8 +1,8 @@
 //! Counters of a pool, readable from any thread.
 
 use crate::slot::Waiters;
-use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::Mutex;
 use std::task::{Context, Poll};
 
 /// A snapshot of a pool's task counts, from `stats()`.
