@@ -105,3 +105,42 @@ mod mutex {
         }
     }
 }
+
+/// Test support for the models: `model` and the
+/// threads to run in it.
+#[cfg(test)]
+pub(crate) mod model {
+    #[cfg(concurrent_tasks_loom)]
+    pub(crate) use ::loom::thread;
+    #[cfg(not(concurrent_tasks_loom))]
+    pub(crate) use std::thread;
+
+    /// Plain runs of a model without loom: enough to shake out a gross
+    /// mistake, few enough to keep `cargo test` (and Miri) quick.
+    #[cfg(not(concurrent_tasks_loom))]
+    const PLAIN_RUNS: usize = if cfg!(miri) { 1 } else { 16 };
+
+    /// Runs the model `f`: under `loom::model` (every interleaving, within
+    /// `LOOM_MAX_PREEMPTIONS` and loom's other bounds) in the loom build,
+    /// else a few times on real threads, so the models also run in the
+    /// plain `cargo test`.
+    pub(crate) fn model<F>(f: F)
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        #[cfg(concurrent_tasks_loom)]
+        ::loom::model(f);
+        #[cfg(not(concurrent_tasks_loom))]
+        for _ in 0..PLAIN_RUNS {
+            f();
+        }
+    }
+
+    /// A waker that sets a flag (in an `Arc` shared with the model).
+    pub(crate) fn flag_waker(
+        flag: &alloc::sync::Arc<crate::sync::atomic::AtomicBool>,
+    ) -> core::task::Waker {
+        let flag = flag.clone();
+        waker_fn::waker_fn(move || flag.store(true, crate::sync::atomic::Ordering::SeqCst))
+    }
+}
