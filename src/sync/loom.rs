@@ -39,6 +39,23 @@
 //!
 //! Loom's types are not `const`: the constructors built on them
 //! (`Slot::new`, `Slot::with_extra`) are plain `fn`s.
+//!
+//! # loom's store/RMW gap
+//! loom 0.7 keeps each atomic's modification order as a partial order, and
+//! lets a plain `store` that runs concurrently with a read-modify-write of
+//! another thread fall *between* that RMW's read and its write (loom issues
+//! #254 and #389): a later RMW may then read the first RMW's value as if
+//! the store had never happened — an execution no C++/Rust memory model
+//! allows. A model with such a pair fails for no fault of the code (a
+//! remote wake stranded behind `has_remote`, a wake queuing a task after
+//! `DONE`). The two stores that race with RMWs in the models —
+//! `Shared::push_remote`'s `has_remote` and `Header::set_done`'s state —
+//! are therefore `swap`s in the loom build only, with their result
+//! ignored: loom orders a swap correctly, and for these two protocols it
+//! gives no more than the store does (neither relies on the release
+//! sequence a swap would extend). Everywhere else a store is a store;
+//! where a protocol's correctness hinges on a plain store against an RMW
+//! (`Stats::poll_queue`), the model keeps the real store.
 
 /// The atomics of the modelled protocols.
 pub(crate) mod atomic {
