@@ -34,8 +34,8 @@
 //! dev-dependency (under that cfg), so only the crate's own unit tests see
 //! it: the shim switches on `all(test, concurrent_tasks_loom)`, and the
 //! library that examples and integration tests link stays the real one even
-//! with the cfg set. Without the cfg the same models run once per test as
-//! plain threaded tests (see `model::model`).
+//! with the cfg set. Without the cfg the same models run as plain threaded
+//! tests, a few times each (see `model::model`), in `cargo test` and Miri.
 //!
 //! Loom's types are not `const`: the constructors built on them
 //! (`Slot::new`, `Slot::with_extra`) are plain `fn`s.
@@ -55,7 +55,9 @@
 //! gives no more than the store does (neither relies on the release
 //! sequence a swap would extend). Everywhere else a store is a store;
 //! where a protocol's correctness hinges on a plain store against an RMW
-//! (`Stats::poll_queue`), the model keeps the real store.
+//! (`Stats::poll_queue`), the model keeps the real store (the lost wake its
+//! model finds is not this gap: there the RMW reads the initial value and
+//! no later RMW follows).
 
 /// The atomics of the modelled protocols.
 pub(crate) mod atomic {
