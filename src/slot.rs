@@ -18,10 +18,10 @@
 //!   lock with both at hand and wakes what it completed after releasing it.
 
 use crate::error::TaskError;
+use crate::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use crate::sync::Mutex;
 use alloc::vec::Vec;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use core::task::{Context, Poll, Waker};
 
 /// Where a slot's outcome is.
@@ -107,14 +107,14 @@ pub(crate) struct Slot<T, X = ()> {
 }
 
 impl<T> Slot<T> {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with_extra(())
     }
 }
 
 impl<T, X> Slot<T, X> {
     /// An empty slot with `extra` as its companion state.
-    pub(crate) const fn with_extra(extra: X) -> Self {
+    pub(crate) fn with_extra(extra: X) -> Self {
         Slot {
             inner: Mutex::new(Inner {
                 state: SlotState::Empty,
@@ -743,5 +743,88 @@ mod tests {
         if !cfg!(miri) {
             assert_eq!(slot.waiter_count(), 1, "the thread's waker is reused");
         }
+    }
+}
+
+#[cfg(test)]
+mod loom_tests {
+    use super::*;
+    use crate::sync::loom::model::{flag_waker, model, thread};
+    use alloc::sync::Arc;
+
+    /// One thread completes the slot while another polls it with a waker
+    /// that sets a flag.
+    ///
+    /// Property, no lost wake: the poll takes the value, or it returned
+    /// `Pending` and its waker was woken (completion takes the waiters
+    /// under the same lock that `poll_take` registers under), and the next
+    /// poll takes the value. A completion that `is_complete` reports is
+    /// there to take.
+    #[test]
+    fn loom_slot_complete_wakes_a_poll_that_went_pending() {
+        model(|| {
+            let slot = Arc::new(Slot::<u8>::new());
+            let woken = Arc::new(AtomicBool::new(false));
+            let waker = flag_waker(&woken);
+            let completer = {
+                let slot = slot.clone();
+                thread::spawn(move || slot.complete(Ok(1)))
+            };
+            let mut cx = Context::from_waker(&waker);
+            let seen_complete = slot.is_complete();
+            let first = slot.poll_take(&mut cx);
+            if seen_complete {
+                assert_eq!(
+                    first,
+                    Poll::Ready(Ok(1)),
+                    "is_complete, then nothing to take"
+                );
+            }
+            assert_eq!(completer.join().unwrap(), Ok(()));
+            match first {
+                Poll::Ready(outcome) => assert_eq!(outcome, Ok(1)),
+                Poll::Pending => {
+                    assert!(
+                        woken.load(Ordering::SeqCst),
+                        "lost wake: Pending, and the completion never woke the poll"
+                    );
+                    assert_eq!(slot.poll_take(&mut cx), Poll::Ready(Ok(1)));
+                }
+            }
+        });
+    }
+
+    /// The last two handles of a slot are dropped on two threads while a
+    /// third completes it.
+    ///
+    /// Property: exactly one handle drop detaches the slot (`handles`
+    /// counts down to 0 once), and the outcome goes exactly once either to
+    /// that drop (stored first: read, unread) or back to the completer
+    /// (refused: the slot was detached first) — never both, never lost.
+    #[test]
+    fn loom_slot_outcome_is_read_or_handed_back_exactly_once() {
+        model(|| {
+            let slot = Arc::new(Slot::<u8>::new());
+            slot.add_handle();
+            let droppers: Vec<_> = (0..2)
+                .map(|_| {
+                    let slot = slot.clone();
+                    thread::spawn(move || slot.drop_handle())
+                })
+                .collect();
+            let completed = slot.complete(Ok(1));
+            let read: Vec<_> = droppers
+                .into_iter()
+                .filter_map(|d| d.join().unwrap())
+                .collect();
+            match completed {
+                Ok(()) => assert_eq!(read, [Ok(1)], "stored, so the detaching drop reads it"),
+                Err(back) => {
+                    assert_eq!(back, Ok(1));
+                    assert!(read.is_empty(), "handed back and read: {read:?}");
+                }
+            }
+            assert_eq!(slot.handles.load(Ordering::Relaxed), 0);
+        });
     }
 }

@@ -9,10 +9,14 @@
 //!   register its waker, arm, then look again before sleeping. The SeqCst
 //!   fences between "push / look" and "arm / disarm" make sure one side sees
 //!   the other: no job is left unseen while the receiver sleeps.
+//! - The protocol asks nothing of the channel but that a job pushed before
+//!   the sender's fence is seen by a look after the receiver's fence; the
+//!   loom build checks it with a stand-in channel that promises no more
+//!   (see `chan`).
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use parking_lot::Mutex;
-use std::sync::atomic::{fence, AtomicBool, Ordering};
+use self::chan::{Receiver, Sender, TryRecvError};
+use crate::sync::atomic::{fence, AtomicBool, Ordering};
+use crate::sync::Mutex;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -98,7 +102,7 @@ pub(crate) struct Inbox<J> {
 }
 
 pub(crate) fn inbox<J>() -> (InboxSender<J>, Inbox<J>) {
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = chan::unbounded();
     let notify = Arc::new(Notify::default());
     (
         InboxSender {
@@ -124,5 +128,151 @@ impl<J> Inbox<J> {
             Err(TryRecvError::Disconnected) => Poll::Ready(None),
             Err(TryRecvError::Empty) => Poll::Pending,
         }
+    }
+}
+
+/// The channel under the inbox: crossbeam's, or in the loom build (loom
+/// does not see crossbeam's atomics) a stand-in with the same small API.
+#[cfg(not(all(test, concurrent_tasks_loom)))]
+mod chan {
+    pub(super) use crossbeam_channel::{unbounded, Receiver, Sender, TryRecvError};
+}
+
+/// A loom stand-in for crossbeam's unbounded channel: `send`, `try_recv`,
+/// `len`, disconnection when every sender (or the receiver) is gone.
+///
+/// It is deliberately no stronger than the inbox protocol may assume: a
+/// job is published by a Release increment of `len`, and a receiver that
+/// finds the channel empty reads `len` alone (an Acquire load, no lock),
+/// so only the `Notify` fences make a receiver that looks again after
+/// arming see a job pushed before the sender's wake. (Looking under the
+/// lock would order the two sides by the lock itself and hide a missing
+/// fence.)
+#[cfg(all(test, concurrent_tasks_loom))]
+mod chan {
+    use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use crate::sync::Mutex;
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+
+    struct Chan<J> {
+        queue: Mutex<VecDeque<J>>,
+        /// Jobs in `queue`; bumped (Release) after the push.
+        len: AtomicUsize,
+        senders: AtomicUsize,
+        receiver_gone: AtomicBool,
+    }
+
+    pub(crate) struct Sender<J>(Arc<Chan<J>>);
+    pub(crate) struct Receiver<J>(Arc<Chan<J>>);
+
+    pub(crate) struct SendError<J>(pub(crate) J);
+
+    #[derive(Debug, PartialEq, Eq)]
+    pub(crate) enum TryRecvError {
+        Empty,
+        Disconnected,
+    }
+
+    pub(crate) fn unbounded<J>() -> (Sender<J>, Receiver<J>) {
+        let chan = Arc::new(Chan {
+            queue: Mutex::new(VecDeque::new()),
+            len: AtomicUsize::new(0),
+            senders: AtomicUsize::new(1),
+            receiver_gone: AtomicBool::new(false),
+        });
+        (Sender(chan.clone()), Receiver(chan))
+    }
+
+    impl<J> Sender<J> {
+        pub(crate) fn send(&self, job: J) -> Result<(), SendError<J>> {
+            if self.0.receiver_gone.load(Ordering::Acquire) {
+                return Err(SendError(job));
+            }
+            self.0.queue.lock().push_back(job);
+            self.0.len.fetch_add(1, Ordering::Release);
+            Ok(())
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.0.len.load(Ordering::Relaxed)
+        }
+    }
+
+    impl<J> Clone for Sender<J> {
+        fn clone(&self) -> Self {
+            self.0.senders.fetch_add(1, Ordering::Relaxed);
+            Sender(self.0.clone())
+        }
+    }
+
+    impl<J> Drop for Sender<J> {
+        fn drop(&mut self) {
+            self.0.senders.fetch_sub(1, Ordering::Release);
+        }
+    }
+
+    impl<J> Receiver<J> {
+        pub(crate) fn try_recv(&self) -> Result<J, TryRecvError> {
+            if self.0.len.load(Ordering::Acquire) == 0 {
+                // Every sender gone, and nothing they pushed before: closed.
+                if self.0.senders.load(Ordering::Acquire) == 0
+                    && self.0.len.load(Ordering::Acquire) == 0
+                {
+                    return Err(TryRecvError::Disconnected);
+                }
+                return Err(TryRecvError::Empty);
+            }
+            let job = self.0.queue.lock().pop_front();
+            let job = job.expect("`len` counts pushed jobs");
+            self.0.len.fetch_sub(1, Ordering::Relaxed);
+            Ok(job)
+        }
+    }
+
+    impl<J> Drop for Receiver<J> {
+        fn drop(&mut self) {
+            self.0.receiver_gone.store(true, Ordering::Release);
+        }
+    }
+}
+
+#[cfg(test)]
+mod loom_tests {
+    use super::*;
+    use crate::sync::loom::model::{flag_waker, model, thread};
+
+    /// The notify/park handshake: a sender pushes a job and calls
+    /// `Notify::wake` while the receiver runs `poll_recv` (look, register
+    /// its waker and arm, look again).
+    ///
+    /// Property, no lost wake: the poll finds the job, or it returned
+    /// `Pending` and its waker was woken (which only `wake`, after the push,
+    /// does), and the next poll receives the job.
+    #[test]
+    fn loom_inbox_send_wakes_a_receiver_that_went_pending() {
+        model(|| {
+            let (tx, rx) = inbox::<u8>();
+            let woken = Arc::new(AtomicBool::new(false));
+            let waker = flag_waker(&woken);
+            let sender = thread::spawn(move || {
+                assert!(tx.send(7).is_ok(), "the receiver is alive");
+                tx // kept alive: the inbox must not read as closed
+            });
+            let mut cx = Context::from_waker(&waker);
+            let first = rx.poll_recv(&mut cx);
+            let _tx = sender.join().unwrap();
+            match first {
+                Poll::Ready(Some(7)) => {}
+                Poll::Pending => {
+                    assert!(
+                        woken.load(Ordering::SeqCst),
+                        "lost wake: Pending, and the send never woke the receiver"
+                    );
+                    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(7)));
+                }
+                other => panic!("unexpected first poll: {other:?}"),
+            }
+        });
     }
 }
