@@ -83,7 +83,12 @@ impl Stats {
             return Poll::Ready(());
         }
         self.room.lock().register(cx.waker());
-        self.room_wanted.store(true, Ordering::SeqCst);
+        // A swap, not a store: read-modify-writes of `room_wanted` are
+        // totally ordered, so either the freer's swap reads our `true` (and
+        // wakes us), or ours reads its `false` and synchronises with it, and
+        // the retry below sees the place it freed (no lost wake; loom model
+        // below).
+        let _ = self.room_wanted.swap(true, Ordering::SeqCst);
         if self.try_queue() {
             Poll::Ready(())
         } else {
@@ -165,31 +170,12 @@ mod loom_tests {
     /// poll returned `Pending` and its waker was woken (then the next poll
     /// takes the place).
     ///
-    /// BUG, found by this model (ignored until the protocol is fixed): the
-    /// two sides form a store-buffering pair with nothing to order it.
-    /// 1. Caller: `try_queue` sees `queued == 1`: full; registers its
-    ///    waker in `room`.
-    /// 2. Freer: `queued.fetch_sub(1, AcqRel)`: 1 -> 0.
-    /// 3. Freer: `room_wanted.swap(false, SeqCst)` reads `false` (the
-    ///    caller has not stored yet): nobody to wake.
-    /// 4. Caller: `room_wanted.store(true, SeqCst)`.
-    /// 5. Caller: the retry's `fetch_update` loads `queued` (Acquire; the
-    ///    closure refuses, so no RMW follows) and reads the stale `1`:
-    ///    nothing orders step 2 before it — the freer's swap read the
-    ///    initial `false`, not the caller's store, so it synchronises
-    ///    nothing, and the SC order of steps 3 and 4 does not bind this
-    ///    Acquire load -> `Pending`.
-    ///
-    /// The caller waits with a free place and `room_wanted` set, until some
-    /// other task leaves the queue (never, if none does). The Rust memory
-    /// model allows it; x86-64 hides it (the SeqCst store is a full
-    /// barrier), weaker machines need not (e.g. an AArch64 Acquire load
-    /// made `LDAPR` may pass the `STLR`). Either fix makes the model pass:
-    /// `fence(SeqCst)` after the caller's store and before the freer's
-    /// swap (as `Notify` does), or a `swap(true, SeqCst)` in place of the
-    /// caller's store (the two RMWs then order each other).
+    /// This model found a lost wake when the caller *stored* `true`: the
+    /// two sides formed a store-buffering pair (the freer's swap could read
+    /// the initial `false` while the caller's retry, an Acquire load that
+    /// `fetch_update` does not follow with a write, still read the old
+    /// `queued`). The caller now swaps, so the two RMWs order each other.
     #[test]
-    #[ignore = "BUG: lost wake in Stats::poll_queue vs unqueued (store-buffering on room_wanted / queued); see the doc comment"]
     fn loom_stats_unqueued_wakes_a_caller_waiting_for_room() {
         model(|| {
             let stats = Arc::new(Stats::with_capacity(1));
