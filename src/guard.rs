@@ -96,14 +96,21 @@ pub(crate) fn poll_user<F: Future + ?Sized>(
     }
 }
 
-/// The message of a caught panic; the payload is dropped here, and a
-/// payload whose own drop panics is leaked rather than let through.
+/// The message of a caught panic. The payload is dropped here, behind the
+/// guard too: a payload whose drop panics is replaced by that panic's
+/// payload, a few times over; past that it is leaked rather than let
+/// through.
 #[cfg(feature = "std")]
 fn settle(payload: alloc::boxed::Box<dyn core::any::Any + Send>) -> String {
     let message = panic_message(&*payload);
-    if let Err(inner) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(payload))) {
-        core::mem::forget(inner);
+    let mut payload = payload;
+    for _ in 0..4 {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return message,
+            Err(inner) => payload = inner,
+        }
     }
+    core::mem::forget(payload);
     message
 }
 
