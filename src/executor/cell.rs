@@ -189,6 +189,17 @@ impl<S: TaskShared> Delivery<S> {
     }
 }
 
+/// What is left to say about an outcome nobody will read: its failure, or —
+/// for an output — the panic of its drop (dropped here, behind the guard).
+pub(crate) fn unread_failure<T>(outcome: Result<T, TaskError>) -> Option<TaskError> {
+    match outcome {
+        Err(error) => Some(error),
+        Ok(output) => crate::guard::drop_user(output)
+            .err()
+            .map(TaskError::Panicked),
+    }
+}
+
 impl<S: TaskShared> Drop for Delivery<S> {
     fn drop(&mut self) {
         if !self.delivered {

@@ -13,10 +13,10 @@
 //!   the future — output, panic, cancel, executor dropped — completes the
 //!   slot exactly once.
 
-use super::cell::{Delivery, TaskShared};
+use super::cell::{unread_failure, Delivery, TaskShared};
 use super::state::{CANCELLED, DONE, SCHEDULED};
 use crate::error::TaskError;
-use crate::guard::{call_user, drop_user, poll_user};
+use crate::guard::{call_user, poll_user};
 use crate::report::Reporter;
 use crate::slab::Key;
 use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
@@ -259,20 +259,6 @@ impl<F, S: TaskShared> DeliverTo<F, S> {
             None => self.delivery.shared.header().shared.report(error),
         }
     }
-
-    /// Delivers `outcome`; one nobody will read is reported (a failure) or
-    /// dropped behind the guard (an output).
-    fn deliver(&mut self, outcome: Result<S::Output, TaskError>) {
-        match self.delivery.deliver(outcome) {
-            None => {}
-            Some(Err(error)) => self.report(error),
-            Some(Ok(output)) => {
-                if let Err(message) = drop_user(output) {
-                    self.report(TaskError::Panicked(message));
-                }
-            }
-        }
-    }
 }
 
 impl<F, S> Task for DeliverTo<F, S>
@@ -318,7 +304,11 @@ where
         if let Err(message) = call_user(|| future.set(None)) {
             this.report(TaskError::Panicked(message));
         }
-        this.deliver(outcome);
+        // An outcome nobody will read is reported (a failure) or dropped
+        // behind the guard (an output).
+        if let Some(error) = this.delivery.deliver(outcome).and_then(unread_failure) {
+            this.report(error);
+        }
         Poll::Ready(())
     }
 }

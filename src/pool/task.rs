@@ -19,9 +19,9 @@
 use super::gate::Entry;
 use super::local::PoolInner;
 use crate::error::TaskError;
-use crate::executor::cell::{Delivery, TaskCell, TaskShared};
+use crate::executor::cell::{unread_failure, Delivery, TaskCell, TaskShared};
 use crate::executor::task::{Header, Task};
-use crate::guard::{call_user, drop_user, poll_user, Guarded};
+use crate::guard::{call_user, poll_user, Guarded};
 use crate::slab::Key;
 use crate::time::Sleep;
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -292,14 +292,8 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
     fn finish(&mut self, outcome: Result<S::Output, TaskError>) {
         let stage = std::mem::replace(&mut self.stage, Stage::Finished);
         self.count_out(stage);
-        match self.delivery.deliver(outcome) {
-            None => {}
-            Some(Err(error)) => self.report(error),
-            Some(Ok(output)) => {
-                if let Err(message) = drop_user(output) {
-                    self.report(TaskError::Panicked(message));
-                }
-            }
+        if let Some(error) = self.delivery.deliver(outcome).and_then(unread_failure) {
+            self.report(error);
         }
     }
 
