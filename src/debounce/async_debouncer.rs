@@ -4,6 +4,7 @@
 use super::run::Until;
 use super::shared::{box_fn, Core, WindowFrom};
 use crate::error::TaskError;
+use crate::guard::Guarded;
 use crate::time::try_now;
 use alloc::sync::Arc;
 use core::fmt;
@@ -194,8 +195,17 @@ impl<A: 'static> AsyncDebouncer<A> {
         self.core.flush().await;
     }
 
-    /// Decides, under the lock, what this call does.
+    /// Decides what this call does. An argument it replaces (the user's
+    /// value) is dropped after the lock, behind the guard.
     fn enter(&self, arg: A) -> Result<bool, TaskError> {
+        let mut replaced = None;
+        let debounced = self.enter_locked(arg, &mut replaced);
+        drop(Guarded::new(replaced));
+        debounced
+    }
+
+    /// [`enter`](Self::enter)'s decision, under the lock.
+    fn enter_locked(&self, arg: A, replaced: &mut Option<A>) -> Result<bool, TaskError> {
         let now = try_now()?;
         let core = &self.core;
         let duration = core.duration;
@@ -203,7 +213,7 @@ impl<A: 'static> AsyncDebouncer<A> {
         let state = &mut *state;
         core.ensure_worker(state)?;
         if let Some(pending) = state.pending.as_mut() {
-            pending.arg = arg;
+            *replaced = Some(core::mem::replace(&mut pending.arg, arg));
             if core.extends() {
                 pending.deadline = Until::after(now, duration);
             }

@@ -4,6 +4,7 @@
 use super::run::{Join, Run, Until};
 use super::shared::{box_fn, Core, WindowFrom};
 use crate::error::TaskError;
+use crate::guard::Guarded;
 use crate::time::try_now;
 use alloc::sync::Arc;
 use core::fmt;
@@ -290,8 +291,17 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
         .await
     }
 
-    /// Decides, under the lock, which run this call gets.
+    /// Decides which run this call gets. An argument it replaces (the
+    /// user's value) is dropped after the lock, behind the guard.
     fn enter(&self, arg: A) -> Result<Arc<Run<T>>, TaskError> {
+        let mut replaced = None;
+        let run = self.enter_locked(arg, &mut replaced);
+        drop(Guarded::new(replaced));
+        run
+    }
+
+    /// [`enter`](Self::enter)'s decision, under the lock.
+    fn enter_locked(&self, arg: A, replaced: &mut Option<A>) -> Result<Arc<Run<T>>, TaskError> {
         let now = try_now()?;
         let core = &self.core;
         let duration = core.duration;
@@ -302,7 +312,7 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
             // The next run is not started yet: it takes this argument.
             core.ensure_worker(state)?; // alive, unless its executor was dropped
             let pending = state.pending.as_mut().expect("checked above");
-            pending.arg = arg;
+            *replaced = Some(core::mem::replace(&mut pending.arg, arg));
             if extend && pending.extendable {
                 pending.deadline = Until::after(now, duration);
             }
