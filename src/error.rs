@@ -90,3 +90,29 @@ impl fmt::Display for TaskError {
 }
 
 impl core::error::Error for TaskError {}
+
+// The lifecycle errors, built in one place each.
+#[cfg_attr(not(feature = "std"), allow(dead_code))] // pools and blocking waits
+impl TaskError {
+    /// `NotRunning` for the pool named `pool`.
+    pub(crate) fn not_running(pool: &str) -> Self {
+        TaskError::NotRunning { pool: pool.into() }
+    }
+
+    /// `AlreadyRunning` for the pool named `pool`.
+    pub(crate) fn already_running(pool: &str) -> Self {
+        TaskError::AlreadyRunning { pool: pool.into() }
+    }
+
+    /// `WouldDeadlock` for a blocking call on `pool`'s own thread.
+    pub(crate) fn would_deadlock(pool: &str) -> Self {
+        TaskError::WouldDeadlock { pool: pool.into() }
+    }
+
+    /// `WouldDeadlock` for a blocking call that would wait for the calling
+    /// thread itself (named after that thread).
+    #[cfg(feature = "std")]
+    pub(crate) fn would_deadlock_here() -> Self {
+        Self::would_deadlock(std::thread::current().name().unwrap_or("unnamed"))
+    }
+}

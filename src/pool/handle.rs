@@ -32,9 +32,7 @@ impl PoolOwner {
     }
 
     pub(crate) fn would_deadlock(&self) -> TaskError {
-        TaskError::WouldDeadlock {
-            pool: self.name.clone(),
-        }
+        TaskError::would_deadlock(&self.name)
     }
 }
 

@@ -407,9 +407,7 @@ impl TaskPool {
 
 impl PoolInner {
     fn not_running(&self) -> TaskError {
-        TaskError::NotRunning {
-            pool: self.owner.name.clone(),
-        }
+        TaskError::not_running(&self.owner.name)
     }
 
     /// Closes the pool: no new task; jobs sent before still run.
@@ -671,9 +669,7 @@ impl TaskPoolSpawner {
     }
 
     fn not_running(&self) -> TaskError {
-        TaskError::NotRunning {
-            pool: self.owner.name.clone(),
-        }
+        TaskError::not_running(&self.owner.name)
     }
 
     /// Current counts of the pool's tasks.

@@ -112,9 +112,7 @@ impl Spawn for TaskPool {
         F::Output: Send + 'static,
     {
         if self.is_stopped() {
-            return Err(TaskError::NotRunning {
-                pool: self.owner().name.clone(),
-            });
+            return Err(TaskError::not_running(&self.owner().name));
         }
         Ok(self.create_task(future))
     }

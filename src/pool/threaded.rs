@@ -401,15 +401,11 @@ impl Stopping {
 
 impl<C: 'static> Core<C> {
     pub(crate) fn not_running(&self) -> TaskError {
-        TaskError::NotRunning {
-            pool: self.name.clone(),
-        }
+        TaskError::not_running(&self.name)
     }
 
     pub(crate) fn would_deadlock(&self) -> TaskError {
-        TaskError::WouldDeadlock {
-            pool: self.name.clone(),
-        }
+        TaskError::would_deadlock(&self.name)
     }
 
     /// `true` on the pool's own thread (while it runs or stops).
@@ -462,9 +458,7 @@ impl<C: 'static> Core<C> {
                     }))
                 }
                 Lifecycle::Running(_) | Lifecycle::Starting => {
-                    return Err(TaskError::AlreadyRunning {
-                        pool: self.name.clone(),
-                    })
+                    return Err(TaskError::already_running(&self.name))
                 }
             };
             if let Some(ending) = reap {
@@ -757,9 +751,7 @@ impl<C: 'static> super::ServiceHost for CoreHost<C> {
     fn spawn_service(&self, future: super::BoxService) -> Result<(), TaskError> {
         match self.0.upgrade() {
             Some(core) => core.submit_service(future).map(TaskHandle::detach),
-            None => Err(TaskError::NotRunning {
-                pool: "a dropped pool".into(),
-            }),
+            None => Err(TaskError::not_running("a dropped pool")),
         }
     }
 }

@@ -358,14 +358,10 @@ impl<T> Shared<T> {
     /// `Err(WouldDeadlock)` when this thread runs the attempts.
     #[cfg(feature = "std")]
     pub(super) fn check_not_driver_thread(&self) -> Result<(), TaskError> {
-        let here = std::thread::current();
-        let on_driver = self
-            .slot
-            .with(|ctl, _| ctl.driver_thread == Some(here.id()));
+        let here = std::thread::current().id();
+        let on_driver = self.slot.with(|ctl, _| ctl.driver_thread == Some(here));
         if on_driver {
-            return Err(TaskError::WouldDeadlock {
-                pool: here.name().unwrap_or("unnamed").into(),
-            });
+            return Err(TaskError::would_deadlock_here());
         }
         Ok(())
     }
@@ -459,11 +455,10 @@ fn wake(waker: Option<Waker>) {
     }
 }
 
+/// A `start` from inside the factory on this thread would wait for itself.
 #[cfg(feature = "std")]
 fn factory_reentered() -> TaskError {
-    TaskError::WouldDeadlock {
-        pool: "restartable task factory (start called from inside its own f)".into(),
-    }
+    TaskError::would_deadlock_here()
 }
 
 /// Records, for as long as it lives, that this thread is calling the
