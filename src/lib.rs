@@ -143,11 +143,14 @@
 //!
 //! # Safety
 //!
-//! The crate denies `unsafe_code`. The one exception is the no_std spin lock
-//! (`sync/spin.rs`), with a `// SAFETY:` comment on each block and Miri tests.
+//! The crate denies `unsafe_code`, with two exceptions, each alone in its
+//! module with its safety argument, a `// SAFETY:` comment on every block
+//! (`clippy::undocumented_unsafe_blocks` is denied) and Miri tests: the no_std
+//! spin lock (`sync/spin.rs`) and the one pin projection of the task
+//! wrappers (`pinned.rs`).
 // Tests link std even without the feature, so the no_std paths run on the host.
 #![cfg_attr(not(any(feature = "std", test)), no_std)]
-#![deny(unsafe_code)]
+#![deny(unsafe_code, clippy::undocumented_unsafe_blocks)]
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -167,6 +170,7 @@ mod executor;
 mod guard;
 #[cfg(feature = "std")]
 mod periodic;
+mod pinned;
 #[cfg(feature = "std")]
 mod pool;
 mod report;

@@ -16,16 +16,17 @@
 use super::cell::{unread_failure, Delivery, TaskShared};
 use super::state::{CANCELLED, DONE, SCHEDULED};
 use crate::error::TaskError;
-use crate::guard::{call_user, poll_user};
+use crate::guard::poll_user;
+use crate::pinned::{PinnedFuture, TaskRest};
 use crate::report::Reporter;
 use crate::slab::Key;
 use crate::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use crate::sync::Mutex;
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::task::Wake;
 use alloc::vec::Vec;
-use core::cell::UnsafeCell;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Poll, Waker};
@@ -217,11 +218,13 @@ where
     F: Future,
     S: TaskShared<Output = F::Output>,
 {
-    DeliverTo {
-        future: UnsafeCell::new(Some(future)),
-        report,
-        delivery: Delivery::new(shared),
-    }
+    PinnedFuture::new(
+        future,
+        Deliver {
+            report,
+            delivery: Delivery::new(shared),
+        },
+    )
 }
 
 /// The future of a spawned task: the user's future, then the delivery of
@@ -232,26 +235,15 @@ where
 /// A named future rather than an `async` block: an `async` block would keep
 /// the user's future twice (once as captured, once pinned in its body —
 /// rustc does not overlap the two), doubling every task's memory.
-///
-/// # Pinning
-/// `future` is structurally pinned: it is only reached through
-/// `Pin<&mut Option<F>>` and ended in place (`Pin::set(None)` in `poll`,
-/// an assignment of `None` in `drop`), never moved. The other fields are
-/// never pinned. The `Drop` impl moves nothing out of `future`, and
-/// `DeliverTo` is `Unpin` only when `F` is.
-pub(crate) struct DeliverTo<F, S: TaskShared> {
-    /// In an `UnsafeCell` (used only through the safe `get_mut`): the
-    /// executor reads the header through `&self` between polls, and under
-    /// Stacked Borrows a shared reference over a self-referential future
-    /// would invalidate the borrows it keeps into itself; bytes inside an
-    /// `UnsafeCell` are exempt.
-    future: UnsafeCell<Option<F>>,
+pub(crate) type DeliverTo<F, S> = PinnedFuture<F, Deliver<S>>;
+
+/// What a [`DeliverTo`] keeps beside the user's future.
+pub(crate) struct Deliver<S: TaskShared> {
     report: Option<Reporter>,
-    /// Declared last: dropped after `future`.
     delivery: Delivery<S>,
 }
 
-impl<F, S: TaskShared> DeliverTo<F, S> {
+impl<S: TaskShared> Deliver<S> {
     /// Hands a failure nobody will read to the task's sink.
     fn report(&self, error: TaskError) {
         match &self.report {
@@ -261,17 +253,26 @@ impl<F, S: TaskShared> DeliverTo<F, S> {
     }
 }
 
+impl<S: TaskShared> TaskRest for Deliver<S> {
+    /// Dropped before it delivered (cancelled, or its executor dropped):
+    /// the panic of the future's drop is reported; the delivery then
+    /// completes the slot with `Cancelled`.
+    fn future_drop_panicked(&mut self, message: String) {
+        self.report(TaskError::Panicked(message));
+    }
+}
+
 impl<F, S> Task for DeliverTo<F, S>
 where
     F: Future,
     S: TaskShared<Output = F::Output>,
 {
     fn header(&self) -> &Header {
-        self.delivery.shared.header()
+        self.rest().delivery.shared.header()
     }
 
     fn waker(&self) -> Waker {
-        self.delivery.shared.waker()
+        self.rest().delivery.shared.waker()
     }
 }
 
@@ -282,17 +283,9 @@ where
 {
     type Output = ();
 
-    #[allow(unsafe_code)]
     fn poll(self: Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> Poll<()> {
-        // SAFETY: `future` is structurally pinned and nothing else is (see
-        // the type's docs): it is never moved out of `self`, only polled in
-        // place and ended in place; the `Drop` impl does not move it, and
-        // `self` is `Unpin` only if `F` is. The other fields are used by
-        // `&mut`.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above — a projection to the pinned field.
-        let mut future = unsafe { Pin::new_unchecked(this.future.get_mut()) };
-        let Some(inner) = future.as_mut().as_pin_mut() else {
+        let mut this = self.project();
+        let Some(inner) = this.future.as_mut().as_pin_mut() else {
             return Poll::Ready(()); // already delivered
         };
         let outcome = match poll_user(inner, cx) {
@@ -301,31 +294,15 @@ where
         };
         // End the user's future here, before its handle can see the
         // outcome. A panic in its drop is reported; the outcome is kept.
-        if let Err(message) = call_user(|| future.set(None)) {
-            this.report(TaskError::Panicked(message));
+        if let Err(message) = this.end_future() {
+            this.rest.report(TaskError::Panicked(message));
         }
         // An outcome nobody will read is reported (a failure) or dropped
         // behind the guard (an output).
-        if let Some(error) = this.delivery.deliver(outcome).and_then(unread_failure) {
-            this.report(error);
+        if let Some(error) = this.rest.delivery.deliver(outcome).and_then(unread_failure) {
+            this.rest.report(error);
         }
         Poll::Ready(())
-    }
-}
-
-impl<F, S: TaskShared> Drop for DeliverTo<F, S> {
-    /// A task dropped before it delivered (cancelled, or its executor
-    /// dropped): its future is dropped behind the guard, a panic there is
-    /// reported, and the delivery then completes the slot with `Cancelled`.
-    fn drop(&mut self) {
-        let future = self.future.get_mut();
-        if future.is_none() {
-            return;
-        }
-        // Dropped in place: `future` is pinned (see the type's docs).
-        if let Err(message) = call_user(|| *future = None) {
-            self.report(TaskError::Panicked(message));
-        }
     }
 }
 

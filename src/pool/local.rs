@@ -456,7 +456,7 @@ impl PoolInner {
         if !queued {
             self.stats.queued();
         }
-        self.spawn_task(Box::new(PoolTask::new(future, shared, self.clone())));
+        self.spawn_task(Box::new(PoolTask::sent(future, shared, self.clone())));
     }
 
     /// Counts in a task (queued already) and spawns it on the executor, in

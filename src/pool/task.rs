@@ -22,9 +22,10 @@ use crate::error::TaskError;
 use crate::executor::cell::{unread_failure, Delivery, TaskCell, TaskShared};
 use crate::executor::task::{Header, Task};
 use crate::guard::{call_user, poll_user, Guarded};
+use crate::pinned::{PinnedFuture, TaskRest};
 use crate::slab::Key;
 use crate::time::Sleep;
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -230,7 +231,7 @@ enum Stage {
 /// The pool's bookkeeping of one task and the delivery of its outcome. Its
 /// `Drop` counts the task out of the pool, then (the `delivery` field)
 /// completes the slot with `Cancelled` if nothing was delivered.
-struct Tracker<L: PoolLink, S: TaskShared> {
+pub(crate) struct Tracker<L: PoolLink, S: TaskShared> {
     stage: Stage,
     link: L,
     delivery: Delivery<S>,
@@ -244,9 +245,8 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
             Stage::Running(_) => return Poll::Ready(()),
             Stage::Adopted => None,
             Stage::Waiting(key) => Some(key),
-            // Not adopted (cannot happen: the pool adopts before spawning)
-            // or finished: never go on.
-            Stage::Sent | Stage::Finished => return Poll::Pending,
+            Stage::Sent => unreachable!("a pool task is adopted before it is spawned"),
+            Stage::Finished => unreachable!("a finished pool task is not polled again"),
         };
         let started = self.link.with(|p| {
             let entry = {
@@ -344,31 +344,20 @@ impl<L: PoolLink, S: TaskShared> Drop for Tracker<L, S> {
     }
 }
 
-/// See the module docs. A named future, not an `async` block, so the user's
-/// future is stored once.
-///
-/// # Pinning
-/// `future` is structurally pinned: reached only through
-/// `Pin<&mut Option<F>>` (from `UnsafeCell::get_mut`), ended in place with
-/// `Pin::set(None)` or, in `drop`, an assignment of `None`; never moved.
-/// Nothing else is pinned (after the `Drop` impl, fields drop in order:
-/// the pool's bookkeeping, then the delivery that completes the slot);
-/// `PoolTask` is `Unpin` only when `F` is.
-pub(crate) struct PoolTask<F, L, S>
-where
-    F: Future,
-    L: PoolLink,
-    S: TaskShared<Output = F::Output>,
-{
-    /// In an `UnsafeCell` (used only through the safe `get_mut`): the
-    /// executor reads the header through `&self` between polls, and under
-    /// Stacked Borrows a shared reference over a self-referential future
-    /// would invalidate the borrows it keeps into itself; bytes inside an
-    /// `UnsafeCell` are exempt.
-    future: UnsafeCell<Option<F>>,
-    /// Declared last: dropped after `future`.
-    tracker: Tracker<L, S>,
+impl<L: PoolLink, S: TaskShared> TaskRest for Tracker<L, S> {
+    /// Dropped before it delivered (cancelled, timed out of the buffer, its
+    /// pool gone): the panic of the future's drop is reported; the tracker
+    /// then counts the task out and completes the handle with `Cancelled`.
+    fn future_drop_panicked(&mut self, message: String) {
+        self.report(TaskError::Panicked(message));
+    }
 }
+
+/// See the module docs. A named future, not an `async` block, so the user's
+/// future is stored once; the future is pinned inside, next to the pool's
+/// bookkeeping (dropped after it: the pool's counts, then the delivery that
+/// completes the slot).
+pub(crate) type PoolTask<F, L, S> = PinnedFuture<F, Tracker<L, S>>;
 
 impl<F, L, S> PoolTask<F, L, S>
 where
@@ -377,25 +366,25 @@ where
     S: TaskShared<Output = F::Output>,
 {
     /// A task not yet counted by its pool (see [`PoolInner::spawn_task`]).
-    pub(crate) fn new(future: F, shared: S, link: L) -> Self {
-        PoolTask {
-            future: UnsafeCell::new(Some(future)),
-            tracker: Tracker {
+    pub(crate) fn sent(future: F, shared: S, link: L) -> Self {
+        PinnedFuture::new(
+            future,
+            Tracker {
                 stage: Stage::Sent,
                 link,
                 delivery: Delivery::new(shared),
             },
-        }
+        )
     }
 
     /// The pool counted the task in.
     pub(crate) fn adopted(&mut self) {
-        self.tracker.stage = Stage::Adopted;
+        self.rest_mut().stage = Stage::Adopted;
     }
 
     /// The pool refused the task (its executor is gone).
     pub(crate) fn refuse(mut self, error: TaskError) {
-        let _ = self.tracker.delivery.deliver(Err(error));
+        let _ = self.rest_mut().delivery.deliver(Err(error));
     }
 }
 
@@ -407,61 +396,34 @@ where
 {
     type Output = ();
 
-    #[allow(unsafe_code)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // SAFETY: `future` is structurally pinned and nothing else is (see
-        // the type's docs); it is never moved out, only polled in place and
-        // ended in place (`Pin::set` here, an assignment in `drop`).
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above — a projection to the pinned field.
-        let mut future = unsafe { Pin::new_unchecked(this.future.get_mut()) };
-        if future.is_none() {
+        let mut this = self.project();
+        if this.future.is_none() {
             return Poll::Ready(()); // already delivered
         }
-        if this.tracker.poll_start(cx).is_pending() {
+        if this.rest.poll_start(cx).is_pending() {
             return Poll::Pending;
         }
-        let Some(inner) = future.as_mut().as_pin_mut() else {
-            return Poll::Ready(());
+        let Some(inner) = this.future.as_mut().as_pin_mut() else {
+            unreachable!("checked above: the future is there");
         };
         let polled = {
-            let _polling = Polling::enter(this.tracker.link.mark());
+            let _polling = Polling::enter(this.rest.link.mark());
             poll_user(inner, cx)
         };
         let outcome = match polled {
             Poll::Ready(outcome) => outcome,
-            Poll::Pending if this.tracker.timed_out(cx) => Err(TaskError::TimedOut),
+            Poll::Pending if this.rest.timed_out(cx) => Err(TaskError::TimedOut),
             Poll::Pending => return Poll::Pending,
         };
         // End the user's future here, on the pool's thread, before its
         // handle can see the outcome. A panic in its drop is reported; the
         // outcome is kept.
-        if let Err(message) = call_user(|| future.set(None)) {
-            this.tracker.report(TaskError::Panicked(message));
+        if let Err(message) = this.end_future() {
+            this.rest.report(TaskError::Panicked(message));
         }
-        this.tracker.finish(outcome);
+        this.rest.finish(outcome);
         Poll::Ready(())
-    }
-}
-
-impl<F, L, S> Drop for PoolTask<F, L, S>
-where
-    F: Future,
-    L: PoolLink,
-    S: TaskShared<Output = F::Output>,
-{
-    /// A task dropped before it delivered (cancelled, timed out of the
-    /// buffer, its pool gone): its future is dropped in place behind the
-    /// guard and a panic there reported; the tracker then counts it out and
-    /// completes the handle with `Cancelled`.
-    fn drop(&mut self) {
-        let future = self.future.get_mut();
-        if future.is_none() {
-            return;
-        }
-        if let Err(message) = call_user(|| *future = None) {
-            self.tracker.report(TaskError::Panicked(message));
-        }
     }
 }
 
@@ -472,11 +434,11 @@ where
     S: TaskShared<Output = F::Output>,
 {
     fn header(&self) -> &Header {
-        self.tracker.delivery.shared.header()
+        self.rest().delivery.shared.header()
     }
 
     fn waker(&self) -> Waker {
-        self.tracker.delivery.shared.waker()
+        self.rest().delivery.shared.waker()
     }
 }
 
@@ -497,7 +459,7 @@ where
     S: TaskShared<Output = F::Output>,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let stage = match self.tracker.stage {
+        let stage = match self.rest().stage {
             Stage::Sent => "sent",
             Stage::Adopted => "adopted",
             Stage::Waiting(_) => "waiting",

@@ -630,7 +630,7 @@ impl<C: 'static> Core<C> {
         F::Output: Send + 'static,
     {
         self.send(Count::Task { reserved }, |cell| {
-            Box::new(PoolTask::new(future, cell, ThreadLink))
+            Box::new(PoolTask::sent(future, cell, ThreadLink))
         })
     }
 

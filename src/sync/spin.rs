@@ -1,4 +1,5 @@
-//! A minimal spin lock for the no_std build: the crate's only unsafe code.
+//! A minimal spin lock for the no_std build (one of the two unsafe modules of
+//! the crate; the other is `pinned.rs`).
 //!
 //! Without `std` there is no OS parking, so the lock spins. Critical sections
 //! in this crate are a few instructions long (push a waker, take a value), so
