@@ -65,6 +65,7 @@ impl<F, R: TaskRest> PinnedFuture<F, R> {
     }
 
     /// The unpinned rest, mutably (before the wrapper is pinned).
+    #[cfg(feature = "std")]
     pub(crate) fn rest_mut(&mut self) -> &mut R {
         &mut self.rest
     }
