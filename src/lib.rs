@@ -179,6 +179,8 @@ mod slab;
 mod slot;
 mod sync;
 pub mod time;
+#[cfg(feature = "std")]
+mod wait;
 
 pub use background::{BackgroundTask, BoxFactory};
 #[cfg(feature = "std")]

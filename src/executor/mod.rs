@@ -527,10 +527,7 @@ fn drop_task(run: TaskRun) {
 /// The waker that gets the executor's thread out of `park`.
 fn unpark_waker() -> Waker {
     #[cfg(feature = "std")]
-    {
-        let thread = std::thread::current();
-        waker_fn::waker_fn(move || thread.unpark())
-    }
+    return crate::wait::park_waker();
     #[cfg(not(feature = "std"))]
     waker_fn::waker_fn(|| {})
 }

@@ -62,8 +62,10 @@ fn a_wrapper_dropped_mid_way_drops_its_future_in_place() {
 }
 
 /// Panics when dropped.
+#[cfg(feature = "std")]
 struct Bomb;
 
+#[cfg(feature = "std")]
 impl Drop for Bomb {
     fn drop(&mut self) {
         panic!("bomb");

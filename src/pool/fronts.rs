@@ -32,19 +32,6 @@ fn poll_exit(exited: &Slot<Exit>, cx: &mut Context<'_>) -> Poll<Exit> {
         .map(|exit| exit.expect("an exit is never taken"))
 }
 
-/// Polls `poll` on this thread until it is ready, parking in between.
-fn block_on_poll<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
-    let thread = std::thread::current();
-    let waker = waker_fn::waker_fn(move || thread.unpark());
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(value) = poll(&mut cx) {
-            return value;
-        }
-        std::thread::park();
-    }
-}
-
 /// A task pool on its own thread, for synchronous code: the seed's
 /// `with BlockingThreadedTaskPool() as pool: pool.run(func())`.
 ///
@@ -182,7 +169,7 @@ impl<C: 'static> BlockingThreadedTaskPool<C> {
         if self.core.on_pool_thread() {
             return Err(self.core.would_deadlock());
         }
-        block_on_poll(|cx| self.core.poll_room(cx))?;
+        crate::wait::block_on_poll(|cx| self.core.poll_room(cx))?;
         self.core.submit(future, true)?.wait()
     }
 
@@ -214,7 +201,7 @@ impl<C: 'static> BlockingThreadedTaskPool<C> {
         if self.core.on_pool_thread() {
             return Err(self.core.would_deadlock());
         }
-        block_on_poll(|cx| self.core.poll_room(cx))?;
+        crate::wait::block_on_poll(|cx| self.core.poll_room(cx))?;
         self.core.submit_with(make, true)?.wait()
     }
 
