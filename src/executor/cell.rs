@@ -4,10 +4,11 @@
 //!
 //! A waker must be `Send + Sync`, so it can point into the slot only when
 //! the output may cross threads. [`TaskCell`] is the one-allocation form,
-//! for `Send` outputs (every task of a threaded pool); [`Split`] keeps the
-//! header alone behind the wakers, for `spawn`'s `!Send` outputs.
+//! for `Send` outputs (a task whose handle may be made on another thread,
+//! before the task reaches its executor); [`Split`] keeps the header alone
+//! behind the wakers, for `spawn`'s `!Send` outputs.
 //!
-//! Without `std` there are no pools, and only [`Split`] is used.
+//! Without `std` there are no other threads, and only [`Split`] is used.
 //!
 //! # Ground rules
 //! - The header holds only atomics and immutable data; the slot has its own

@@ -90,18 +90,16 @@ pub struct LocalExecutor {
 pub(crate) struct Inner {
     tasks: RefCell<Slab<Option<TaskRun>>>,
     ready: RefCell<VecDeque<Key>>,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) driver: Arc<TimerDriver>,
+    shared: Arc<Shared>,
+    driver: Arc<TimerDriver>,
     /// Reused every turn: remote wakes moved in, due timer wakers.
     remote_scratch: RefCell<Vec<Key>>,
     due_scratch: RefCell<Vec<Waker>>,
     /// Before parking, spin and then yield a few times (as crossbeam's
-    /// `recv`), instead of a brief spin only. A pool thread, whose next job
-    /// is usually microseconds away, sets it: the yields let a submitter on
-    /// the same CPU run. Plain executors keep the brief spin, since a yield
-    /// on a loaded machine can cost a time slice and make timers late.
+    /// `recv`), instead of a brief spin only: see
+    /// [`expect_remote_wakes`](Inner::expect_remote_wakes).
     #[cfg(feature = "std")]
-    pub(crate) patient: core::cell::Cell<bool>,
+    long_spin: core::cell::Cell<bool>,
 }
 
 // === impl LocalExecutor ===
@@ -132,7 +130,7 @@ impl LocalExecutor {
                 remote_scratch: RefCell::new(Vec::new()),
                 due_scratch: RefCell::new(Vec::new()),
                 #[cfg(feature = "std")]
-                patient: core::cell::Cell::new(false),
+                long_spin: core::cell::Cell::new(false),
             }),
         }
     }
@@ -186,10 +184,10 @@ impl LocalExecutor {
             if main.is_woken() || self.inner.has_ready() {
                 continue;
             }
-            // A wake from another thread is often microseconds away (a
-            // pool's next job, a reply): spin briefly before parking.
+            // A wake from another thread is often microseconds away (the
+            // next piece of work, a reply): spin briefly before parking.
             let woken = || main.is_woken() || self.inner.has_ready();
-            let spun = if self.inner.patient.get() {
+            let spun = if self.inner.long_spin.get() {
                 crate::sync::backoff::spin_until(woken)
             } else {
                 crate::sync::backoff::spin_briefly_until(woken)
@@ -341,6 +339,28 @@ impl fmt::Debug for LocalExecutor {
 // === impl Inner ===
 
 impl Inner {
+    /// The part other threads reach (remote wakes, the unhandled sink).
+    #[cfg(feature = "std")]
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The timer driver (its clock and wheel).
+    #[cfg(feature = "std")]
+    pub(crate) fn timer_driver(&self) -> &Arc<TimerDriver> {
+        &self.driver
+    }
+
+    /// Says this executor is fed mostly from other threads, its next wake
+    /// usually microseconds away: before parking it then spins and yields a
+    /// few times (as crossbeam's `recv`), so a feeding thread on the same CPU
+    /// gets to run. Others keep a brief spin only: on a loaded machine a
+    /// yield can cost a time slice and make timers late.
+    #[cfg(feature = "std")]
+    pub(crate) fn expect_remote_wakes(&self) {
+        self.long_spin.set(true);
+    }
+
     pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -365,7 +385,7 @@ impl Inner {
     }
 
     /// Cancels every task in the table (each is dropped, unpolled, at the
-    /// next turn; its handle yields `Cancelled`). A pool's stop uses it.
+    /// next turn; its handle yields `Cancelled`).
     #[cfg(feature = "std")]
     pub(crate) fn cancel_all(&self) {
         for task in self.tasks.borrow().iter().flatten() {

@@ -8,7 +8,7 @@
 //!   it holds only atomics and immutable data.
 //! - Once spawned, the future never leaves the executor's thread: it lives
 //!   in the executor's task table (`TaskRun`), so `!Send` futures are fine.
-//!   (A pool task's `Send` future may be built elsewhere and moved in.)
+//!   (A `Send` future may be built on another thread and moved in.)
 //! - The output goes through a [`Slot`](crate::slot::Slot). Whatever ends
 //!   the future — output, panic, cancel, executor dropped — completes the
 //!   slot exactly once.
@@ -40,8 +40,8 @@ pub(crate) struct Shared {
     has_remote: AtomicBool,
     /// Wakes the executor's thread when it parks (no-op without `std`).
     pub(crate) unpark: Waker,
-    /// Where failures nobody will read go (a pool thread sets its pool's
-    /// `on_unhandled`); `None`: nowhere (the panic hook has printed them).
+    /// Where failures nobody will read go (set by whoever owns the
+    /// executor's thread); `None`: nowhere (the panic hook has printed them).
     unhandled: Mutex<Option<Reporter>>,
 }
 
@@ -56,7 +56,7 @@ impl Shared {
     }
 
     /// Sends this executor's unread failures to `report` from now on.
-    #[cfg_attr(not(feature = "std"), allow(dead_code))] // pools
+    #[cfg(feature = "std")]
     pub(crate) fn set_unhandled(&self, report: Reporter) {
         *self.unhandled.lock() = Some(report);
     }
@@ -94,8 +94,8 @@ impl Shared {
 
 /// What every waker and handle of a task shares.
 ///
-/// A header can be made before its task is spawned (a pool's `create_task`
-/// on another thread hands out the handle first): it starts `SCHEDULED`, so
+/// A header can be made before its task is spawned (a task made on another
+/// thread hands out its handle first): it starts `SCHEDULED`, so
 /// no wake can queue it before the executor [binds](Header::bind) its table
 /// entry and queues it for the first poll.
 pub(crate) struct Header {

@@ -229,8 +229,8 @@ impl TaskPool {
         let pool = TaskPool {
             inner: Rc::new(PoolInner {
                 executor: Rc::downgrade(ex),
-                shared: ex.shared.clone(),
-                driver: ex.driver.clone(),
+                shared: ex.shared().clone(),
+                driver: ex.timer_driver().clone(),
                 owner: Arc::new(PoolOwner {
                     name,
                     thread: std::thread::current().id(),

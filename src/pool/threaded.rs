@@ -776,9 +776,9 @@ impl<C: 'static> PoolThread<C> {
     /// cancelled.
     fn run(self) -> usize {
         let executor = LocalExecutor::new();
-        executor.inner().patient.set(true);
+        executor.inner().expect_remote_wakes();
         // Failures nobody reads, on this executor, go to the pool's sink.
-        executor.inner().shared.set_unhandled(self.report.clone());
+        executor.inner().shared().set_unhandled(self.report.clone());
         executor.block_on(self.main())
     }
 
@@ -798,7 +798,7 @@ impl<C: 'static> PoolThread<C> {
         // Tasks built on callers' threads find the pool through this thread.
         let _bound = bind_thread_pool(pool.inner());
         let (sender, jobs) = inbox::<BoxJob<C>>();
-        let shared = current::with_current(|ex| ex.shared.clone()).expect("inside block_on");
+        let shared = current::with_current(|ex| ex.shared().clone()).expect("inside block_on");
         let answer = Started {
             sender,
             owner: pool.owner(),

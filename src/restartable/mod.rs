@@ -213,7 +213,7 @@ impl<T: Send + 'static> RestartableTask<T> {
             // 2. The executor running on this thread.
             let current = crate::executor::current::with_current(Rc::clone);
             let target = current.map(|ex| Target {
-                clock: Some(ex.driver.clone()),
+                clock: Some(ex.timer_driver().clone()),
                 local: true,
                 host: None,
                 spawn: move |driver| {
