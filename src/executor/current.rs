@@ -153,8 +153,8 @@ pub fn try_spawn<F>(future: F) -> Result<JoinHandle<F::Output>, TaskError>
 where
     F: Future + 'static,
 {
-    // Hand the future back in if there is no executor, so it is not dropped
-    // inside the closure machinery.
+    // In an `Option` the closure moves it out of; without an executor the
+    // closure never runs, and the future is dropped here, never polled.
     let mut future = Some(future);
     with_current(|inner| inner.spawn(future.take().expect("spawned once")))
         .ok_or(TaskError::NoExecutor)
