@@ -194,13 +194,14 @@ pub use periodic::{OnTimePeriodicTask, PeriodicTask};
 #[cfg(feature = "std")]
 pub use pool::{
     AsyncThreadedTaskPool, BlockingThreadedTaskPool, PoolStats, Spawn, TaskHandle, TaskPool,
-    TaskPoolBuilder, TaskPoolSpawner, ThreadedTaskPoolBuilder,
+    TaskPoolBuilder, TaskPoolSpawner, ThreadedTaskPool, ThreadedTaskPoolBuilder,
 };
 pub use restartable::{RestartableJoin, RestartableTask};
-/// Front markers of [`ThreadedTaskPoolBuilder`].
+/// The fronts of a [`ThreadedTaskPool`]: [`Blocking`](front::Blocking)
+/// and [`Async`](front::Async).
 #[cfg(feature = "std")]
 pub mod front {
-    pub use crate::pool::{Async, Blocking};
+    pub use crate::pool::{Async, Blocking, Front};
 }
 pub use time::Sleep;
 #[cfg(feature = "std")]

@@ -9,7 +9,8 @@
 //! outside the size limit, the timeout and the capacity, until the pool's
 //! stop cancels it once the tasks have drained.
 
-mod fronts;
+mod config;
+mod dispatch;
 mod gate;
 mod handle;
 mod inbox;
@@ -18,20 +19,17 @@ mod stats;
 mod task;
 mod threaded;
 
-pub use fronts::{AsyncThreadedTaskPool, BlockingThreadedTaskPool};
 pub use handle::TaskHandle;
 pub use local::{TaskPool, TaskPoolBuilder, TaskPoolSpawner};
 pub use stats::PoolStats;
-pub use threaded::{Async, Blocking, ThreadedTaskPoolBuilder};
+pub use threaded::{
+    Async, AsyncThreadedTaskPool, Blocking, BlockingThreadedTaskPool, Front, ThreadedTaskPool,
+    ThreadedTaskPoolBuilder,
+};
 
 use crate::error::TaskError;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-
-/// Jobs an inbox's receiver runs before it yields to the executor, so a
-/// stream of submissions cannot starve the tasks already running (K4).
-const JOB_BATCH: usize = crate::executor::YIELD_EVERY;
 
 /// A service's future, boxed to cross a type-erased [`ServiceHost`].
 pub(crate) type BoxService = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -76,82 +74,57 @@ pub trait Spawn: sealed::Sealed {
         F::Output: Send + 'static;
 }
 
+/// The one implementation: every pool says how it submits (sealed).
+impl<P: sealed::Sealed> Spawn for P {
+    fn spawn_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.submit_task(future)
+    }
+
+    fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.submit_service(future)
+    }
+}
+
 /// A pool as a place to start services later, from any thread: what a
 /// restartable task keeps to start its next driver where the first ran.
 pub(crate) use sealed::ServiceHost;
 
 #[allow(unreachable_pub)] // the sealed-trait pattern: public, unnameable
 mod sealed {
-    use super::BoxService;
+    use super::{BoxService, TaskHandle};
     use crate::error::TaskError;
+    use std::future::Future;
     use std::sync::Arc;
 
     /// See [`Spawn`](super::Spawn): only the crate's pools implement it.
     pub trait Sealed {
         /// A `Send` way back to this pool.
         fn service_host(&self) -> Arc<dyn ServiceHost>;
+
+        /// [`Spawn::spawn_task`](super::Spawn::spawn_task).
+        fn submit_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static;
+
+        /// [`Spawn::spawn_service`](super::Spawn::spawn_service).
+        fn submit_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+        where
+            F: Future + Send + 'static,
+            F::Output: Send + 'static;
     }
 
     /// A pool that can start a service from any thread.
     pub trait ServiceHost: Send + Sync {
         /// Starts `future` as a service (detached).
         fn spawn_service(&self, future: BoxService) -> Result<(), TaskError>;
-    }
-}
-
-impl sealed::Sealed for TaskPool {
-    fn service_host(&self) -> Arc<dyn ServiceHost> {
-        Arc::new(self.spawner())
-    }
-}
-
-impl Spawn for TaskPool {
-    fn spawn_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        if self.is_stopped() {
-            return Err(TaskError::not_running(&self.owner().name));
-        }
-        Ok(self.create_task(future))
-    }
-
-    fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        TaskPool::spawn_service(self, future)
-    }
-}
-
-impl sealed::Sealed for TaskPoolSpawner {
-    fn service_host(&self) -> Arc<dyn ServiceHost> {
-        Arc::new(self.clone())
-    }
-}
-
-impl ServiceHost for TaskPoolSpawner {
-    fn spawn_service(&self, future: BoxService) -> Result<(), TaskError> {
-        TaskPoolSpawner::spawn_service(self, future).map(TaskHandle::detach)
-    }
-}
-
-impl Spawn for TaskPoolSpawner {
-    fn spawn_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.create_task(future)
-    }
-
-    fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        TaskPoolSpawner::spawn_service(self, future)
     }
 }

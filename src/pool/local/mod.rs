@@ -20,17 +20,22 @@
 //! - A job that never runs (the executor was dropped first) resolves its
 //!   handle with `Cancelled` (see [`Unsent`]): nothing accepted is lost.
 
+mod spawner;
+
+pub use spawner::TaskPoolSpawner;
+
+use super::config::{PoolConfig, PoolSettings};
+use super::dispatch::dispatch;
 use super::gate::Gate;
 use super::handle::{PoolOwner, TaskHandle};
 use super::inbox::{inbox, Inbox, InboxSender};
 use super::stats::{PoolStats, Stats};
-use super::task::{polling_task_of, MakeJob, PoolLink, PoolTask, ServiceJob, ThreadJob, Unsent};
+use super::task::{polling_task_of, PoolLink, PoolTask, ThreadJob};
+use super::{sealed, ServiceHost};
 use crate::error::TaskError;
 use crate::executor::cell::{Split, TaskCell, TaskRef, TaskShared};
 use crate::executor::task::{deliver_to, Shared};
 use crate::executor::{current, Inner, JoinHandle};
-use crate::guard::Guarded;
-use crate::report::{Hook, Reporter, Unhandled};
 use crate::slab::Key;
 use crate::slot::Waiters;
 use parking_lot::RwLock;
@@ -64,23 +69,13 @@ type Job = Box<dyn ThreadJob<()>>;
 /// ```
 #[must_use = "a builder does nothing until .build()"]
 pub struct TaskPoolBuilder {
-    name: Option<String>,
-    size: usize,
-    timeout: Option<Duration>,
-    hook: Option<Hook>,
-    /// The sink shared with a threaded front (instead of `hook`).
-    report: Option<Reporter>,
-    /// Counters shared with a threaded front.
-    stats: Option<Arc<Stats>>,
+    config: PoolConfig,
 }
 
 impl fmt::Debug for TaskPoolBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskPoolBuilder")
-            .field("name", &self.name)
-            .field("size", &self.size)
-            .field("timeout", &self.timeout)
-            .field("on_unhandled", &self.hook.is_some())
+        f.debug_tuple("TaskPoolBuilder")
+            .field(&self.config)
             .finish()
     }
 }
@@ -88,7 +83,7 @@ impl fmt::Debug for TaskPoolBuilder {
 impl TaskPoolBuilder {
     /// The pool's name, used in error messages (default `"task-pool"`).
     pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = Some(name.into());
+        self.config.name = Some(name.into());
         self
     }
 
@@ -101,7 +96,7 @@ impl TaskPoolBuilder {
     /// deadlock only when every place is held by a task waiting that way —
     /// keep such nesting below the size, or use a second pool.
     pub fn size(mut self, size: usize) -> Self {
-        self.size = size;
+        self.config.size = size;
         self
     }
 
@@ -109,7 +104,7 @@ impl TaskPoolBuilder {
     /// waiting in the buffer does not count); its handle yields `TimedOut`.
     /// `Duration::MAX` is no limit. Services are not timed.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.config.timeout = Some(timeout);
         self
     }
 
@@ -118,7 +113,7 @@ impl TaskPoolBuilder {
     /// Default: one line on stderr. A hook that panics is reported once on
     /// stderr and otherwise ignored.
     pub fn on_unhandled(mut self, hook: impl Fn(TaskError) + Send + Sync + 'static) -> Self {
-        self.hook = Some(Box::new(hook));
+        self.config.hook = Some(Box::new(hook));
         self
     }
 
@@ -138,21 +133,9 @@ impl TaskPoolBuilder {
         }
     }
 
-    /// Shares `stats` with a threaded front.
-    pub(crate) fn stats(mut self, stats: Arc<Stats>) -> Self {
-        self.stats = Some(stats);
-        self
-    }
-
-    /// Sets the sink for failures nobody reads (already shared).
-    pub(crate) fn reporter(mut self, report: Reporter) -> Self {
-        self.report = Some(report);
-        self
-    }
-
     /// Builds the pool on the current executor, or `Err(NoExecutor)`.
     pub fn try_build(self) -> Result<TaskPool, TaskError> {
-        current::with_current(|ex| TaskPool::new_on(ex, self)).ok_or(TaskError::NoExecutor)
+        TaskPool::with_settings(self.config.resolve(), Arc::default())
     }
 }
 
@@ -210,21 +193,21 @@ impl TaskPool {
     /// A builder: `TaskPool::builder().size(n).timeout(d).build()`.
     pub fn builder() -> TaskPoolBuilder {
         TaskPoolBuilder {
-            name: None,
-            size: 0,
-            timeout: None,
-            hook: None,
-            report: None,
-            stats: None,
+            config: PoolConfig::default(),
         }
     }
 
-    fn new_on(ex: &Rc<Inner>, config: TaskPoolBuilder) -> TaskPool {
-        let name = config.name.unwrap_or_else(|| "task-pool".to_owned());
-        let report = match config.report {
-            Some(report) => report,
-            None => Unhandled::new(name.clone(), config.hook),
-        };
+    /// A pool on the current executor with resolved `settings`, counting
+    /// into `stats` (shared with a threaded front), or `Err(NoExecutor)`.
+    pub(crate) fn with_settings(
+        settings: PoolSettings,
+        stats: Arc<Stats>,
+    ) -> Result<TaskPool, TaskError> {
+        current::with_current(|ex| TaskPool::new_on(ex, settings, stats))
+            .ok_or(TaskError::NoExecutor)
+    }
+
+    fn new_on(ex: &Rc<Inner>, settings: PoolSettings, stats: Arc<Stats>) -> TaskPool {
         let (sender, inbox) = inbox::<Job>();
         let pool = TaskPool {
             inner: Rc::new(PoolInner {
@@ -232,13 +215,13 @@ impl TaskPool {
                 shared: ex.shared().clone(),
                 driver: ex.timer_driver().clone(),
                 owner: Arc::new(PoolOwner {
-                    name,
+                    name: settings.name,
                     thread: std::thread::current().id(),
-                    report,
+                    report: settings.report,
                 }),
-                timeout: config.timeout.filter(|t| *t != Duration::MAX),
-                stats: config.stats.unwrap_or_default(),
-                gate: RefCell::new(Gate::new(config.size)),
+                timeout: settings.timeout,
+                stats,
+                gate: RefCell::new(Gate::new(settings.size)),
                 live: Cell::new(0),
                 services: RefCell::new(Vec::new()),
                 drained: RefCell::new(Waiters::None),
@@ -248,7 +231,7 @@ impl TaskPool {
                 sender,
             }),
         };
-        ex.spawn(dispatch(pool.inner.clone(), inbox)).detach();
+        ex.spawn(serve_spawners(pool.inner.clone(), inbox)).detach();
         pool
     }
 
@@ -569,122 +552,36 @@ impl Drop for TaskPool {
 
 /// Runs spawners' jobs as they arrive, until the pool is closed and every
 /// job sent before the close has run.
-async fn dispatch(pool: Rc<PoolInner>, inbox: Inbox<Job>) {
-    let mut batch = 0;
-    loop {
-        let job = std::future::poll_fn(|cx| match inbox.poll_recv(cx) {
-            Poll::Ready(job) => Poll::Ready(job),
-            // Closed (no send can be in flight: `open` is write-locked to
-            // close) and nothing left: done.
-            Poll::Pending if !*pool.open.read() && pool.sender.len() == 0 => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        })
-        .await;
-        let Some(job) = job else {
-            break;
-        };
-        job.run(&(), &pool);
-        // Let the pool's tasks run between batches of submissions.
-        batch += 1;
-        if batch == super::JOB_BATCH {
-            batch = 0;
-            crate::yield_now().await;
-        }
-    }
+async fn serve_spawners(pool: Rc<PoolInner>, inbox: Inbox<Job>) {
+    // Closed (no send can be in flight: `open` is write-locked to close)
+    // and nothing left: done.
+    let closed = || !*pool.open.read() && pool.sender.len() == 0;
+    dispatch(&inbox, &(), &pool, closed, || {}).await;
     // Let a `stop` waiting on the inbox see it is empty.
     pool.wake_drained();
 }
 
-/// Creates tasks on a [`TaskPool`] from any thread.
-///
-/// `Send + Sync + Clone`. The futures it takes must be `Send` (they travel
-/// to the pool's thread); after the pool stopped or was dropped,
-/// `create_task` gives `Err(NotRunning)`. A task it accepted always
-/// resolves: if the pool's executor is dropped before the task reached it,
-/// the handle yields `Cancelled`.
-#[derive(Clone)]
-pub struct TaskPoolSpawner {
-    sender: InboxSender<Job>,
-    open: Arc<RwLock<bool>>,
-    shared: Arc<Shared>,
-    owner: Arc<PoolOwner>,
-    stats: Arc<Stats>,
-}
+impl sealed::Sealed for TaskPool {
+    fn service_host(&self) -> Arc<dyn ServiceHost> {
+        Arc::new(self.spawner())
+    }
 
-impl TaskPoolSpawner {
-    /// Creates a task on the pool from any thread.
-    pub fn create_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    fn submit_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.send(|unsent| {
-            Box::new(MakeJob {
-                make: Guarded::new(move |_: &()| future),
-                unsent,
-                queued: false,
-            })
-        })
+        if self.is_stopped() {
+            return Err(self.inner.not_running());
+        }
+        Ok(self.create_task(future))
     }
 
-    /// Starts `future` as a service of the pool, from any thread (see
-    /// [`TaskPool::spawn_service`]).
-    pub fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
+    fn submit_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.send(|unsent| {
-            Box::new(ServiceJob {
-                future: Guarded::new(future),
-                unsent,
-            })
-        })
-    }
-
-    /// Makes the handle and sends the job `job` builds around its cell.
-    fn send<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(Unsent<T>) -> Job,
-    ) -> Result<TaskHandle<T>, TaskError> {
-        let refused = {
-            let open = self.open.read();
-            if !*open {
-                return Err(self.not_running());
-            }
-            let cell = TaskCell::new(self.shared.clone());
-            let handle = TaskHandle::new(
-                JoinHandle::new(TaskRef::Cell(cell.clone())),
-                self.owner.clone(),
-            );
-            match self.sender.send(job(Unsent::new(cell))) {
-                Ok(()) => return Ok(handle),
-                Err(job) => (job, handle),
-            }
-        };
-        // The pool's executor is gone: the job never runs. Dropped after the
-        // lock (it holds the user's future).
-        drop(refused);
-        Err(self.not_running())
-    }
-
-    fn not_running(&self) -> TaskError {
-        TaskError::not_running(&self.owner.name)
-    }
-
-    /// Current counts of the pool's tasks.
-    pub fn stats(&self) -> PoolStats {
-        let mut stats = self.stats.snapshot();
-        stats.queued += self.sender.len();
-        stats
-    }
-}
-
-impl fmt::Debug for TaskPoolSpawner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskPoolSpawner")
-            .field("pool", &self.owner.name)
-            .field("open", &self.open.try_read().map(|o| *o))
-            .finish()
+        self.spawn_service(future)
     }
 }

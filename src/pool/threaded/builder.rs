@@ -1,0 +1,224 @@
+//! [`ThreadedTaskPoolBuilder`]: one builder for both threaded fronts, and
+//! the configuration it hands to the pool.
+
+use super::{Front, ThreadedTaskPool};
+use crate::error::TaskError;
+use crate::pool::config::PoolConfig;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+pub(super) type InitFn<C> = Arc<dyn Fn() -> LocalBoxFuture<Result<C, String>> + Send + Sync>;
+pub(super) type StopFn<C> = Arc<dyn Fn(C) -> LocalBoxFuture<()> + Send + Sync>;
+
+/// Configures a threaded task pool; one builder for both fronts.
+///
+/// `P` is the front ([`Blocking`](crate::front::Blocking) or
+/// [`Async`](crate::front::Async)), `C` the context type built on the pool
+/// thread ([`context`](Self::context) /
+/// [`async_context`](Self::async_context)).
+///
+/// ```
+/// use concurrent_tasks::BlockingThreadedTaskPool;
+/// use std::time::Duration;
+///
+/// let pool = BlockingThreadedTaskPool::builder()
+///     .name("io")
+///     .size(4)
+///     .timeout(Duration::from_secs(5))
+///     .capacity(1000)
+///     .stop_timeout(Duration::from_secs(2))
+///     .on_unhandled(|err| eprintln!("io pool: {err}"))
+///     .start()?;
+/// assert_eq!(pool.run(async { 1 })?, 1);
+/// pool.stop()?;
+/// # Ok::<(), concurrent_tasks::TaskError>(())
+/// ```
+#[must_use = "a builder does nothing until .build() or .start()"]
+pub struct ThreadedTaskPoolBuilder<P, C = ()> {
+    config: ThreadedConfig<C>,
+    front: PhantomData<fn() -> P>,
+}
+
+/// A threaded pool's configuration.
+pub(super) struct ThreadedConfig<C> {
+    /// What every pool has.
+    pub(super) pool: PoolConfig,
+    pub(super) limits: Limits,
+    pub(super) init: InitFn<C>,
+    pub(super) on_stop: Option<StopFn<C>>,
+}
+
+/// What only a threaded pool bounds.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Limits {
+    /// Tasks waiting to start, at most (`0`: no bound).
+    pub(super) capacity: usize,
+    pub(super) daemon: bool,
+    pub(super) stop_timeout: Option<Duration>,
+    /// Test-only: the pool thread panics outside every guard after this many
+    /// jobs (to prove the K2 backstop).
+    #[cfg(test)]
+    pub(super) fault_after: Option<usize>,
+}
+
+impl<P, C> fmt::Debug for ThreadedTaskPoolBuilder<P, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadedTaskPoolBuilder")
+            .field("pool", &self.config.pool)
+            .field("limits", &self.config.limits)
+            .finish()
+    }
+}
+
+impl<P> ThreadedTaskPoolBuilder<P, ()> {
+    pub(crate) fn new() -> Self {
+        ThreadedTaskPoolBuilder {
+            config: ThreadedConfig {
+                pool: PoolConfig::default(),
+                limits: Limits::default(),
+                init: Arc::new(|| Box::pin(std::future::ready(Ok(())))),
+                on_stop: None,
+            },
+            front: PhantomData,
+        }
+    }
+}
+
+impl<P: Front, C: 'static> ThreadedTaskPoolBuilder<P, C> {
+    /// The pool, not started yet.
+    pub fn build(self) -> ThreadedTaskPool<P, C> {
+        ThreadedTaskPool::from_config(self.config)
+    }
+}
+
+impl<P, C: 'static> ThreadedTaskPoolBuilder<P, C> {
+    /// Names the pool and its thread (`std::thread::current().name()` in a
+    /// task). A name with a NUL byte makes `start` fail with `InvalidName`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.config.pool.name = Some(name.into());
+        self
+    }
+
+    /// At most `size` tasks run at once; the rest wait in FIFO order.
+    /// `0` (the default) is unlimited. Services (`start_on`,
+    /// `spawn_service`) do not take a place.
+    ///
+    /// A task holds its place while it awaits a nested `run` of its own
+    /// pool (async front): with `size(1)` that run could never start, so it
+    /// gets `Err(WouldDeadlock)` at once. With a larger size, nested runs
+    /// deadlock only when every place is held by a task waiting that way —
+    /// keep such nesting below the size, or use a second pool.
+    pub fn size(mut self, size: usize) -> Self {
+        self.config.pool.size = size;
+        self
+    }
+
+    /// Cancels a task running longer than `timeout` from its start (not
+    /// counting time in the buffer); its handle yields `TimedOut`.
+    /// `Duration::MAX` is no limit. Services are not timed.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.pool.timeout = Some(timeout);
+        self
+    }
+
+    /// Bounds the tasks waiting to start (inbox and buffer): past it
+    /// `create_task` gives `Err(Full)` and `run` waits for room. `0` (the
+    /// default) is no bound. Services do not count.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.config.limits.capacity = capacity;
+        self
+    }
+
+    /// Receives every `Panicked` or `TimedOut` outcome that no handle will
+    /// read, and the panics of users' code outside a task's poll (a
+    /// destructor, a context's drop, `on_stop`). Default: one line on
+    /// stderr. A hook that panics is reported once on stderr and otherwise
+    /// ignored: it never takes the pool down.
+    pub fn on_unhandled(mut self, hook: impl Fn(TaskError) + Send + Sync + 'static) -> Self {
+        self.config.pool.hook = Some(Box::new(hook));
+        self
+    }
+
+    /// Makes `stop` (and drop) cancel the tasks still waiting or running
+    /// instead of waiting for them — the same as
+    /// [`stop_timeout(Duration::ZERO)`](Self::stop_timeout): their handles
+    /// yield `Cancelled`, and `stop` returns once they are dropped (at their
+    /// next await point). Default `false`: stop finishes every task.
+    pub fn daemon(mut self, daemon: bool) -> Self {
+        self.config.limits.daemon = daemon;
+        self
+    }
+
+    /// Bounds how long `stop()` (and drop) waits for the tasks to drain:
+    /// what is still buffered or running `timeout` after the stop began is
+    /// cancelled. Default: no bound. See
+    /// [`BlockingThreadedTaskPool::stop_timeout`](crate::BlockingThreadedTaskPool::stop_timeout).
+    pub fn stop_timeout(mut self, timeout: Duration) -> Self {
+        self.config.limits.stop_timeout = Some(timeout);
+        self
+    }
+
+    /// A context built on the pool thread by `init` at each start, before
+    /// any task, and dropped there after the last task. Tasks reach it
+    /// through `create_task_with`. An `Err` (or a panic) makes `start` fail
+    /// with `TaskError::Init`.
+    pub fn context<D, E, F>(self, init: F) -> ThreadedTaskPoolBuilder<P, D>
+    where
+        F: Fn() -> Result<D, E> + Send + Sync + 'static,
+        E: fmt::Display + 'static,
+        D: 'static,
+    {
+        self.async_context(move || std::future::ready(init()))
+    }
+
+    /// Like [`context`](Self::context) with an async initialiser (run on
+    /// the pool thread, so its future need not be `Send`).
+    pub fn async_context<D, E, F, Fut>(self, init: F) -> ThreadedTaskPoolBuilder<P, D>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<D, E>> + 'static,
+        E: fmt::Display + 'static,
+        D: 'static,
+    {
+        let init = Arc::new(init);
+        ThreadedTaskPoolBuilder {
+            config: ThreadedConfig {
+                pool: self.config.pool,
+                limits: self.config.limits,
+                init: Arc::new(move || {
+                    let fut = init();
+                    Box::pin(async move { fut.await.map_err(|e| e.to_string()) })
+                }),
+                // A teardown takes the context: one for the old type is void.
+                on_stop: None,
+            },
+            front: PhantomData,
+        }
+    }
+
+    /// An async teardown of the context, run on the pool thread after the
+    /// last task and service, once per start. Without it the context is
+    /// dropped there. A panic in it (or in the context's drop) is reported
+    /// to `on_unhandled`; `stop` still returns `Ok`.
+    pub fn on_stop<F, Fut>(mut self, teardown: F) -> Self
+    where
+        F: Fn(C) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.config.on_stop = Some(Arc::new(move |ctx| Box::pin(teardown(ctx))));
+        self
+    }
+
+    /// Test-only: the pool thread panics outside every guard after `jobs`
+    /// jobs.
+    #[cfg(test)]
+    pub(crate) fn fault_after(mut self, jobs: usize) -> Self {
+        self.config.limits.fault_after = Some(jobs);
+        self
+    }
+}
