@@ -262,17 +262,33 @@ impl<S: TaskShared> TaskRest for Deliver<S> {
     }
 }
 
-impl<F, S> Task for DeliverTo<F, S>
+impl<S: TaskShared> Delivers for Deliver<S> {
+    type Shared = S;
+
+    fn delivery(&self) -> &Delivery<S> {
+        &self.delivery
+    }
+}
+
+/// The unpinned rest of a task wrapper: it holds the delivery of the
+/// task's outcome, and with it the task's header and waker.
+pub(crate) trait Delivers: TaskRest {
+    type Shared: TaskShared;
+
+    fn delivery(&self) -> &Delivery<Self::Shared>;
+}
+
+/// Every task wrapper reaches its header and waker through its delivery.
+impl<F, R: Delivers> Task for PinnedFuture<F, R>
 where
-    F: Future,
-    S: TaskShared<Output = F::Output>,
+    Self: Future<Output = ()>,
 {
     fn header(&self) -> &Header {
-        self.rest().delivery.shared.header()
+        self.rest().delivery().shared.header()
     }
 
     fn waker(&self) -> Waker {
-        self.rest().delivery.shared.waker()
+        self.rest().delivery().shared.waker()
     }
 }
 

@@ -31,6 +31,9 @@ use crate::error::TaskError;
 use std::future::Future;
 use std::pin::Pin;
 
+/// What submitting a future to a pool gives.
+pub(crate) type Spawned<T> = Result<TaskHandle<T>, TaskError>;
+
 /// A service's future, boxed to cross a type-erased [`ServiceHost`].
 pub(crate) type BoxService = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -62,7 +65,10 @@ pub trait Spawn: sealed::Sealed {
     fn spawn_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
     where
         F: Future + Send + 'static,
-        F::Output: Send + 'static;
+        F::Output: Send + 'static,
+    {
+        self.submit(future, Submit::Task)
+    }
 
     /// Starts `future` as a service (S1): at once, outside the size limit,
     /// the timeout and the capacity; counted in [`PoolStats::services`];
@@ -71,35 +77,22 @@ pub trait Spawn: sealed::Sealed {
     fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
     where
         F: Future + Send + 'static,
-        F::Output: Send + 'static;
-}
-
-/// The one implementation: every pool says how it submits (sealed).
-impl<P: sealed::Sealed> Spawn for P {
-    fn spawn_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.submit_task(future)
-    }
-
-    fn spawn_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.submit_service(future)
+        self.submit(future, Submit::Service)
     }
 }
+
+/// Every pool spawns through its one sealed `submit`.
+impl<P: sealed::Sealed> Spawn for P {}
 
 /// A pool as a place to start services later, from any thread: what a
 /// restartable task keeps to start its next driver where the first ran.
-pub(crate) use sealed::ServiceHost;
+pub(crate) use sealed::{SendFuture, ServiceHost, Submit};
 
 #[allow(unreachable_pub)] // the sealed-trait pattern: public, unnameable
 mod sealed {
-    use super::{BoxService, TaskHandle};
+    use super::{BoxService, Spawned};
     use crate::error::TaskError;
     use std::future::Future;
     use std::sync::Arc;
@@ -109,18 +102,22 @@ mod sealed {
         /// A `Send` way back to this pool.
         fn service_host(&self) -> Arc<dyn ServiceHost>;
 
-        /// [`Spawn::spawn_task`](super::Spawn::spawn_task).
-        fn submit_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-        where
-            F: Future + Send + 'static,
-            F::Output: Send + 'static;
-
-        /// [`Spawn::spawn_service`](super::Spawn::spawn_service).
-        fn submit_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-        where
-            F: Future + Send + 'static,
-            F::Output: Send + 'static;
+        /// Creates `future` on the pool as `kind`.
+        fn submit<F: SendFuture>(&self, future: F, kind: Submit) -> Spawned<F::Output>;
     }
+
+    /// What a submission becomes: a task (a place, the timeout, the
+    /// capacity) or a service (S1).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Submit {
+        Task,
+        Service,
+    }
+
+    /// A future a pool takes from any thread: `Send`, with a `Send` output.
+    pub trait SendFuture: Future<Output: Send + 'static> + Send + 'static {}
+
+    impl<F: Future<Output: Send + 'static> + Send + 'static> SendFuture for F {}
 
     /// A pool that can start a service from any thread.
     pub trait ServiceHost: Send + Sync {

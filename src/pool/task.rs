@@ -20,7 +20,7 @@ use super::gate::Entry;
 use super::local::PoolInner;
 use crate::error::TaskError;
 use crate::executor::cell::{unread_failure, Delivery, TaskCell, TaskShared};
-use crate::executor::task::{Header, Task};
+use crate::executor::task::Delivers;
 use crate::guard::{call_user, poll_user, Guarded};
 use crate::pinned::{PinnedFuture, TaskRest};
 use crate::slab::Key;
@@ -427,18 +427,11 @@ where
     }
 }
 
-impl<F, L, S> Task for PoolTask<F, L, S>
-where
-    F: Future,
-    L: PoolLink,
-    S: TaskShared<Output = F::Output>,
-{
-    fn header(&self) -> &Header {
-        self.rest().delivery.shared.header()
-    }
+impl<L: PoolLink, S: TaskShared> Delivers for Tracker<L, S> {
+    type Shared = S;
 
-    fn waker(&self) -> Waker {
-        self.rest().delivery.shared.waker()
+    fn delivery(&self) -> &Delivery<S> {
+        &self.delivery
     }
 }
 

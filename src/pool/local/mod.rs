@@ -31,7 +31,7 @@ use super::handle::{PoolOwner, TaskHandle};
 use super::inbox::{inbox, Inbox, InboxSender};
 use super::stats::{PoolStats, Stats};
 use super::task::{polling_task_of, PoolLink, PoolTask, ThreadJob};
-use super::{sealed, ServiceHost};
+use super::{sealed, SendFuture, ServiceHost, Spawned, Submit};
 use crate::error::TaskError;
 use crate::executor::cell::{Split, TaskCell, TaskRef, TaskShared};
 use crate::executor::task::{deliver_to, Shared};
@@ -566,22 +566,11 @@ impl sealed::Sealed for TaskPool {
         Arc::new(self.spawner())
     }
 
-    fn submit_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        if self.is_stopped() {
-            return Err(self.inner.not_running());
+    fn submit<F: SendFuture>(&self, future: F, kind: Submit) -> Spawned<F::Output> {
+        match kind {
+            Submit::Task if self.is_stopped() => Err(self.inner.not_running()),
+            Submit::Task => Ok(self.create_task(future)),
+            Submit::Service => self.spawn_service(future),
         }
-        Ok(self.create_task(future))
-    }
-
-    fn submit_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.spawn_service(future)
     }
 }

@@ -11,7 +11,7 @@ use crate::pool::handle::{PoolOwner, TaskHandle};
 use crate::pool::inbox::InboxSender;
 use crate::pool::stats::{PoolStats, Stats};
 use crate::pool::task::{MakeJob, ServiceJob, Unsent};
-use crate::pool::{sealed, BoxService, ServiceHost};
+use crate::pool::{sealed, BoxService, SendFuture, ServiceHost, Spawned, Submit};
 use parking_lot::RwLock;
 use std::fmt;
 use std::future::Future;
@@ -40,13 +40,7 @@ impl TaskPoolSpawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.send(|unsent| {
-            Box::new(MakeJob {
-                make: Guarded::new(move |_: &()| future),
-                unsent,
-                queued: false,
-            })
-        })
+        sealed::Sealed::submit(self, future, Submit::Task)
     }
 
     /// Starts `future` as a service of the pool, from any thread (see
@@ -56,12 +50,7 @@ impl TaskPoolSpawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.send(|unsent| {
-            Box::new(ServiceJob {
-                future: Guarded::new(future),
-                unsent,
-            })
-        })
+        sealed::Sealed::submit(self, future, Submit::Service)
     }
 
     /// Makes the handle and sends the job `job` builds around its cell.
@@ -116,20 +105,20 @@ impl sealed::Sealed for TaskPoolSpawner {
         Arc::new(self.clone())
     }
 
-    fn submit_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.create_task(future)
-    }
-
-    fn submit_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.spawn_service(future)
+    /// Sends the job that makes the task (on the pool's thread, where its
+    /// pool's gate is) or starts the service.
+    fn submit<F: SendFuture>(&self, future: F, kind: Submit) -> Spawned<F::Output> {
+        self.send(|unsent| match kind {
+            Submit::Task => Box::new(MakeJob {
+                make: Guarded::new(move |_: &()| future),
+                unsent,
+                queued: false,
+            }),
+            Submit::Service => Box::new(ServiceJob {
+                future: Guarded::new(future),
+                unsent,
+            }),
+        })
     }
 }
 

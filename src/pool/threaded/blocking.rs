@@ -112,7 +112,7 @@ impl<C: 'static> ThreadedTaskPool<Blocking, C> {
         F::Output: Send + 'static,
     {
         self.reserve_room()?;
-        self.core.submit(future, true)?.wait()
+        self.core.submit_task(future, true)?.wait()
     }
 
     /// Runs the future `make(&context)` builds on the pool thread (it need

@@ -15,7 +15,7 @@ use crate::pool::stats::{PoolStats, Stats};
 use crate::pool::task::{
     polling_thread_task, MakeJob, PoolTask, ServiceJob, ThreadJob, ThreadLink, Unsent,
 };
-use crate::pool::{BoxService, ServiceHost};
+use crate::pool::{BoxService, SendFuture, ServiceHost, Spawned, Submit};
 use crate::slot::Slot;
 use parking_lot::{Mutex, RwLock};
 use std::future::Future;
@@ -360,18 +360,28 @@ impl<C: 'static> Core<C> {
         }
     }
 
-    /// Submits a task: `Send` futures are built into their executor task
-    /// here, on the caller's thread. Without `reserved`, a full pool gives
-    /// `Err(Full)`; with it, room was already reserved by the caller.
-    pub(crate) fn submit<F>(
+    /// Submits a `Send` future as a task or a service: it is built into its
+    /// executor task here, on the caller's thread. A full pool gives
+    /// `Err(Full)` to a task (services are not counted).
+    pub(crate) fn submit<F: SendFuture>(&self, future: F, kind: Submit) -> Spawned<F::Output> {
+        match kind {
+            Submit::Task => self.submit_task(future, false),
+            Submit::Service => self.send(Count::Service, |cell| {
+                Box::new(ServiceJob {
+                    future: Guarded::new(future),
+                    unsent: Unsent::new(cell),
+                })
+            }),
+        }
+    }
+
+    /// Submits a task; with `reserved`, its room was reserved by the caller
+    /// already (`run`).
+    pub(crate) fn submit_task<F: SendFuture>(
         &self,
         future: F,
         reserved: bool,
-    ) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
+    ) -> Spawned<F::Output> {
         self.send(Count::Task { reserved }, |cell| {
             Box::new(PoolTask::sent(future, cell, ThreadLink))
         })
@@ -394,20 +404,6 @@ impl<C: 'static> Core<C> {
                 make: Guarded::new(make),
                 unsent: Unsent::new(cell),
                 queued: true,
-            })
-        })
-    }
-
-    /// Starts `future` as a service on the pool's executor (S1).
-    pub(crate) fn submit_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.send(Count::Service, |cell| {
-            Box::new(ServiceJob {
-                future: Guarded::new(future),
-                unsent: Unsent::new(cell),
             })
         })
     }
@@ -493,7 +489,7 @@ pub(crate) struct CoreHost<C>(pub(crate) std::sync::Weak<Core<C>>);
 impl<C: 'static> ServiceHost for CoreHost<C> {
     fn spawn_service(&self, future: BoxService) -> Result<(), TaskError> {
         match self.0.upgrade() {
-            Some(core) => core.submit_service(future).map(TaskHandle::detach),
+            Some(core) => core.submit(future, Submit::Service).map(TaskHandle::detach),
             None => Err(TaskError::not_running("a dropped pool")),
         }
     }

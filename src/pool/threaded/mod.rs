@@ -37,7 +37,7 @@ use self::builder::ThreadedConfig;
 use self::core::{Core, CoreHost, Exit};
 use super::handle::TaskHandle;
 use super::stats::PoolStats;
-use super::{sealed, ServiceHost};
+use super::{sealed, SendFuture, ServiceHost, Spawned, Submit};
 use crate::error::TaskError;
 use std::fmt;
 use std::future::Future;
@@ -166,7 +166,7 @@ impl<P: Front, C: 'static> ThreadedTaskPool<P, C> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.core.submit(future, false)
+        self.core.submit(future, Submit::Task)
     }
 
     /// Creates a task from a `Send` closure that builds its (possibly
@@ -235,20 +235,8 @@ impl<P: Front, C: 'static> sealed::Sealed for ThreadedTaskPool<P, C> {
         Arc::new(CoreHost(Arc::downgrade(&self.core)))
     }
 
-    fn submit_task<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.create_task(future)
-    }
-
-    fn submit_service<F>(&self, future: F) -> Result<TaskHandle<F::Output>, TaskError>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.core.submit_service(future)
+    fn submit<F: SendFuture>(&self, future: F, kind: Submit) -> Spawned<F::Output> {
+        self.core.submit(future, kind)
     }
 }
 

@@ -98,7 +98,7 @@ impl<C: 'static> ThreadedTaskPool<Async, C> {
         F::Output: Send + 'static,
     {
         self.reserve_room().await?;
-        self.core.submit(future, true)?.await
+        self.core.submit_task(future, true)?.await
     }
 
     /// Runs the future `make(&context)` builds on the pool thread and awaits
