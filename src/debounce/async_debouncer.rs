@@ -1,11 +1,9 @@
 //! `AsyncDebouncer`: fire-and-forget debounced calls; `call` only says
 //! whether the call was debounced.
 
-use super::run::Until;
-use super::shared::{box_fn, Core, WindowFrom};
+use super::shared::{box_fn, Core};
+use super::state::{Mode, State};
 use crate::error::TaskError;
-use crate::guard::Guarded;
-use crate::time::try_now;
 use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
@@ -79,7 +77,7 @@ impl<A: 'static> AsyncDebouncer<A> {
         Fut: Future<Output = ()> + 'static,
     {
         AsyncDebouncer {
-            core: Core::new(duration, WindowFrom::RunEnd, box_fn(f)),
+            core: Core::new(Mode::Async, duration, box_fn(f)),
         }
     }
 
@@ -125,7 +123,7 @@ impl<A: 'static> AsyncDebouncer<A> {
     /// assert_eq!(d.duration(), Duration::from_secs(2));
     /// ```
     pub fn duration(&self) -> Duration {
-        self.core.duration
+        self.core.duration()
     }
 
     /// Arranges for `f(arg)` to run and returns at once whether the call was
@@ -147,8 +145,8 @@ impl<A: 'static> AsyncDebouncer<A> {
     /// Outside an executor; [`try_call`](Self::try_call) returns
     /// [`TaskError::NoExecutor`] instead.
     pub async fn call(&self, arg: A) -> bool {
-        match self.enter(arg) {
-            Ok(debounced) => debounced,
+        match self.core.call(arg) {
+            Ok(call) => call.debounced,
             Err(error) => panic!("concurrent_tasks::AsyncDebouncer::call: {error}"),
         }
     }
@@ -165,7 +163,7 @@ impl<A: 'static> AsyncDebouncer<A> {
     /// assert_eq!(outside, Err(TaskError::NoExecutor));
     /// ```
     pub async fn try_call(&self, arg: A) -> Result<bool, TaskError> {
-        self.enter(arg)
+        self.core.call(arg).map(|call| call.debounced)
     }
 
     /// Runs the waiting call (if any) at once, and returns when every call
@@ -194,62 +192,20 @@ impl<A: 'static> AsyncDebouncer<A> {
     pub async fn flush(&self) {
         self.core.flush().await;
     }
-
-    /// Decides what this call does. An argument it replaces (the user's
-    /// value) is dropped after the lock, behind the guard.
-    fn enter(&self, arg: A) -> Result<bool, TaskError> {
-        let mut replaced = None;
-        let debounced = self.enter_locked(arg, &mut replaced);
-        drop(Guarded::new(replaced));
-        debounced
-    }
-
-    /// [`enter`](Self::enter)'s decision, under the lock.
-    fn enter_locked(&self, arg: A, replaced: &mut Option<A>) -> Result<bool, TaskError> {
-        let now = try_now()?;
-        let core = &self.core;
-        let duration = core.duration;
-        let mut state = core.state.lock();
-        let state = &mut *state;
-        core.ensure_worker(state)?;
-        if let Some(pending) = state.pending.as_mut() {
-            *replaced = Some(core::mem::replace(&mut pending.arg, arg));
-            if core.extends() {
-                pending.deadline = Until::after(now, duration);
-            }
-            return Ok(true);
-        }
-        if state.running || state.window_open(now) {
-            let _ = core.commit_pending(state, arg, Until::after(now, duration), true);
-            return Ok(true);
-        }
-        let _ = core.commit_start(state, arg);
-        Ok(false)
-    }
 }
 
 impl<A: 'static> Drop for AsyncDebouncer<A> {
     /// Runs a waiting call at once, on the worker's executor (or, if that one
     /// is gone, on the current one).
     fn drop(&mut self) {
-        let waker = {
-            let mut state = self.core.state.lock();
-            let waker = state.flush_pending();
-            if !state.worker && state.pending.is_some() {
-                // Best effort: without an executor here there is nowhere to
-                // run it (its own executor was dropped before).
-                let _ = self.core.ensure_worker(&mut state);
-            }
-            waker
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        // Best effort: without an executor here there is nowhere to run it
+        // (its own executor was dropped before).
+        let _ = self.core.decide(State::flush);
     }
 }
 
 impl<A: 'static> fmt::Debug for AsyncDebouncer<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AsyncDebouncer {:?}", self.core)
+        f.debug_tuple("AsyncDebouncer").field(&self.core).finish()
     }
 }

@@ -1,30 +1,14 @@
 //! `Debouncer`: calls of an async function, collapsed so that `f` runs at
 //! most once per window, every caller getting a run's output.
 
-use super::run::{Join, Run, Until};
-use super::shared::{box_fn, Core, WindowFrom};
+use super::run::Join;
+use super::shared::{box_fn, Core};
+use super::state::Mode;
 use crate::error::TaskError;
-use crate::guard::Guarded;
-use crate::time::try_now;
 use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
 use core::time::Duration;
-
-/// When a [`Debouncer`] runs its function. One constructor per mode, so no
-/// debouncer can be built without one (upstream raises `ValueError` then).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    Eager,
-    Lazy,
-    EagerLazy,
-}
-
-impl Mode {
-    fn eager(self) -> bool {
-        matches!(self, Mode::Eager | Mode::EagerLazy)
-    }
-}
 
 /// Debounces an async function `f: Fn(A) -> Fut`: the calls made within a
 /// window of `duration` share one run of `f`, and every caller gets a clone of
@@ -98,7 +82,6 @@ impl Mode {
 #[must_use = "a debouncer does nothing until called"]
 pub struct Debouncer<A, T> {
     core: Arc<Core<A, T>>,
-    mode: Mode,
 }
 
 impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
@@ -108,8 +91,7 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
         Fut: Future<Output = T> + 'static,
     {
         Debouncer {
-            core: Core::new(duration, WindowFrom::RunStart, box_fn(f)),
-            mode,
+            core: Core::new(mode, duration, box_fn(f)),
         }
     }
 
@@ -232,7 +214,7 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
     /// assert_eq!(d.duration(), Duration::from_millis(300));
     /// ```
     pub fn duration(&self) -> Duration {
-        self.core.duration
+        self.core.duration()
     }
 
     /// Calls the debounced function (or joins a run of it, see the type's
@@ -283,71 +265,17 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
     /// assert_eq!(outside, Err(TaskError::NoExecutor));
     /// ```
     pub async fn try_call(&self, arg: A) -> Result<T, TaskError> {
-        let run = self.enter(arg)?;
+        let run = self.core.call(arg)?.run;
         Join {
             core: self.core.clone(),
             run,
         }
         .await
     }
-
-    /// Decides which run this call gets. An argument it replaces (the
-    /// user's value) is dropped after the lock, behind the guard.
-    fn enter(&self, arg: A) -> Result<Arc<Run<T>>, TaskError> {
-        let mut replaced = None;
-        let run = self.enter_locked(arg, &mut replaced);
-        drop(Guarded::new(replaced));
-        run
-    }
-
-    /// [`enter`](Self::enter)'s decision, under the lock.
-    fn enter_locked(&self, arg: A, replaced: &mut Option<A>) -> Result<Arc<Run<T>>, TaskError> {
-        let now = try_now()?;
-        let core = &self.core;
-        let duration = core.duration;
-        let extend = core.extends();
-        let mut state = core.state.lock();
-        let state = &mut *state;
-        if state.pending.is_some() {
-            // The next run is not started yet: it takes this argument.
-            core.ensure_worker(state)?; // alive, unless its executor was dropped
-            let pending = state.pending.as_mut().expect("checked above");
-            *replaced = Some(core::mem::replace(&mut pending.arg, arg));
-            if extend && pending.extendable {
-                pending.deadline = Until::after(now, duration);
-            }
-            return Ok(pending.run.clone());
-        }
-        let open = state.window_open(now);
-        if self.mode == Mode::Eager && open {
-            if extend {
-                state.window_end = Some(Until::after(now, duration));
-            }
-            if let Some(latest) = state.latest.clone() {
-                return Ok(latest);
-            }
-        }
-        core.ensure_worker(state)?;
-        if self.mode.eager() && !open && !state.running {
-            state.window_end = Some(Until::after(now, duration));
-            let run = core.commit_start(state, arg);
-            state.latest = Some(run.clone());
-            return Ok(run);
-        }
-        let (deadline, extendable) = match self.mode {
-            Mode::Lazy => (Until::after(now, duration), true),
-            _ if open && extend => (Until::after(now, duration), true),
-            _ if open => (state.window_end.expect("open"), true),
-            // The window is over but a run is still going: the next one
-            // starts as soon as it ends.
-            _ => (Until::At(now), false),
-        };
-        Ok(core.commit_pending(state, arg, deadline, extendable))
-    }
 }
 
 impl<A, T> fmt::Debug for Debouncer<A, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Debouncer({:?}) {:?}", self.mode, self.core)
+        f.debug_tuple("Debouncer").field(&self.core).finish()
     }
 }

@@ -9,7 +9,9 @@
 //! [`ManualClock`](crate::time::ManualClock) in tests).
 //!
 //! - `run`: one run's shared outcome, and `Until` (a deadline or "never").
-//! - `shared`: the state both share, and the worker task.
+//! - `state`: the state machine both share: what a call, the worker, a
+//!   flush or a dead worker changes, and what the caller does then.
+//! - `shared`: `f` and the state (`Core`), and the worker task.
 //! - `debouncer`, `async_debouncer`: the public types and their call rules.
 //!
 //! They need `std` (the current executor, the clock, catching panics in `f`).
@@ -18,6 +20,7 @@ mod async_debouncer;
 mod debouncer;
 mod run;
 mod shared;
+mod state;
 
 pub use async_debouncer::AsyncDebouncer;
 pub use debouncer::Debouncer;

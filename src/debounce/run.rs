@@ -6,6 +6,7 @@
 //! woken outside the lock, each reader given a clone.
 
 use super::shared::Core;
+use super::state::State;
 use crate::error::TaskError;
 use crate::slot::Slot;
 use alloc::sync::Arc;
@@ -40,11 +41,6 @@ impl Until {
 /// crate's completion slot; every caller reads a clone of the outcome.
 pub(crate) type Run<T> = Slot<T>;
 
-/// A new, empty run.
-pub(crate) fn new_run<T>() -> Arc<Run<T>> {
-    Arc::new(Slot::new())
-}
-
 /// Waits for a [`Run`]'s outcome. Dropping it leaves the run alone. If the
 /// worker that would run it went away with its executor, the waiter starts
 /// a new one on its own executor (K3): a committed run is never stranded.
@@ -60,7 +56,7 @@ impl<A: 'static, T: Clone + 'static> Future for Join<A, T> {
         if let Poll::Ready(outcome) = self.run.poll_clone(cx) {
             return Poll::Ready(outcome);
         }
-        if self.core.take_over().is_err() {
+        if self.core.decide(State::take_over).is_err() {
             // No executor here to run it on: do not wait forever.
             let _ = self.run.complete(Err(TaskError::Cancelled));
             return self.run.poll_clone(cx);
