@@ -6,20 +6,20 @@ fn noop() -> Waker {
     waker_fn::waker_fn(|| {})
 }
 
+/// Enters a full gate: the ticket of the task now in line.
+fn must_wait(gate: &mut Gate, w: &Waker) -> Key {
+    match gate.enter(w) {
+        Entry::Wait(ticket) => ticket,
+        Entry::Granted => panic!("full: must wait"),
+    }
+}
+
 #[test]
 fn l1_gate_grants_in_order_and_skips_tasks_that_left() {
     let w = noop();
     let mut gate = Gate::new(1);
     assert!(matches!(gate.enter(&w), Entry::Granted));
-    let Entry::Wait(a) = gate.enter(&w) else {
-        panic!("full: must wait")
-    };
-    let Entry::Wait(b) = gate.enter(&w) else {
-        panic!("full: must wait")
-    };
-    let Entry::Wait(c) = gate.enter(&w) else {
-        panic!("full: must wait")
-    };
+    let [a, b, c] = [(); 3].map(|()| must_wait(&mut gate, &w));
     assert!(gate.leave(a).is_empty(), "a leaves before being granted");
     assert_eq!(gate.release().len(), 1, "the place goes to b");
     assert!(matches!(gate.poll_ticket(c, &w), Entry::Wait(_)));
@@ -35,12 +35,7 @@ fn l1_gate_passes_on_a_place_granted_to_a_task_that_left() {
     let w = noop();
     let mut gate = Gate::new(1);
     assert!(matches!(gate.enter(&w), Entry::Granted));
-    let Entry::Wait(a) = gate.enter(&w) else {
-        panic!("full: must wait")
-    };
-    let Entry::Wait(b) = gate.enter(&w) else {
-        panic!("full: must wait")
-    };
+    let [a, b] = [(); 2].map(|()| must_wait(&mut gate, &w));
     assert_eq!(gate.release().len(), 1, "granted to a");
     assert_eq!(gate.leave(a).len(), 1, "a's place goes on to b");
     assert!(matches!(gate.poll_ticket(b, &w), Entry::Granted));
