@@ -109,10 +109,8 @@ impl<T> Slab<T> {
 
     /// Removes and returns the value under `key`, or `None` for a stale key.
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
-        let entry = self.entries.get_mut(key.index as usize)?;
-        if entry.generation != key.generation || matches!(entry.state, State::Vacant { .. }) {
-            return None;
-        }
+        let index = self.live_index(key)?;
+        let entry = &mut self.entries[index as usize];
         let old = core::mem::replace(
             &mut entry.state,
             State::Vacant {
@@ -128,24 +126,21 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The index of `key`'s entry while it still holds the value `key` was
+    /// given for (not removed, not reused since).
+    fn live_index(&self, key: Key) -> Option<u32> {
+        let entry = self.entries.get(key.index as usize)?;
+        let live = entry.generation == key.generation && matches!(entry.state, State::Occupied(_));
+        live.then_some(key.index)
+    }
+
     pub(crate) fn get(&self, key: Key) -> Option<&T> {
-        match self.entries.get(key.index as usize)? {
-            Entry {
-                generation,
-                state: State::Occupied(value),
-            } if *generation == key.generation => Some(value),
-            _ => None,
-        }
+        Some(self.at(self.live_index(key)?))
     }
 
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
-        match self.entries.get_mut(key.index as usize)? {
-            Entry {
-                generation,
-                state: State::Occupied(value),
-            } if *generation == key.generation => Some(value),
-            _ => None,
-        }
+        let index = self.live_index(key)?;
+        Some(self.at_mut(index))
     }
 
     /// The live entry at `index`, whatever its generation. For structures that

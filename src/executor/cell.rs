@@ -76,8 +76,14 @@ impl<T> Clone for Split<T> {
 /// The task's side of its shared part: [`TaskCell`] or [`Split`].
 pub(crate) trait TaskShared {
     type Output;
-    fn header(&self) -> &Header;
-    fn slot(&self) -> &Slot<Self::Output>;
+    /// The task's header and completion slot.
+    fn parts(&self) -> (&Header, &Slot<Self::Output>);
+    fn header(&self) -> &Header {
+        self.parts().0
+    }
+    fn slot(&self) -> &Slot<Self::Output> {
+        self.parts().1
+    }
     /// A waker that queues the task.
     fn waker(&self) -> Waker;
     /// `true` when nothing else holds the slot: no handle can read an
@@ -88,12 +94,8 @@ pub(crate) trait TaskShared {
 impl<T: Send + 'static> TaskShared for Arc<TaskCell<T>> {
     type Output = T;
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
-    fn slot(&self) -> &Slot<T> {
-        &self.slot
+    fn parts(&self) -> (&Header, &Slot<T>) {
+        (&self.header, &self.slot)
     }
 
     fn waker(&self) -> Waker {
@@ -108,12 +110,8 @@ impl<T: Send + 'static> TaskShared for Arc<TaskCell<T>> {
 impl<T> TaskShared for Split<T> {
     type Output = T;
 
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
-    fn slot(&self) -> &Slot<T> {
-        &self.slot
+    fn parts(&self) -> (&Header, &Slot<T>) {
+        (&self.header, &self.slot)
     }
 
     fn waker(&self) -> Waker {
