@@ -20,15 +20,19 @@ pub(crate) struct PoolOwner {
     pub(crate) report: Reporter,
 }
 
+/// The calling thread's id (cached: `thread::current()` clones a handle).
+pub(crate) fn this_thread() -> ThreadId {
+    std::thread_local! {
+        static THIS_THREAD: ThreadId = std::thread::current().id();
+    }
+    THIS_THREAD
+        .try_with(|id| *id)
+        .unwrap_or_else(|_| std::thread::current().id())
+}
+
 impl PoolOwner {
     pub(crate) fn on_own_thread(&self) -> bool {
-        std::thread_local! {
-            // `thread::current()` clones a handle; the id alone is cheaper.
-            static THIS_THREAD: ThreadId = std::thread::current().id();
-        }
-        THIS_THREAD
-            .try_with(|id| *id == self.thread)
-            .unwrap_or_else(|_| std::thread::current().id() == self.thread)
+        this_thread() == self.thread
     }
 
     pub(crate) fn would_deadlock(&self) -> TaskError {

@@ -1,7 +1,7 @@
 //! The blocking front: `start`, `stop` and `run` block the calling thread
 //! (through `crate::wait`) until the pool thread answers.
 
-use super::core::{BeginStart, Core, Exit, Stopping};
+use super::core::{BeginStart, Core, Count, Exit, Stopping};
 use super::{exit_of, Blocking, ThreadedTaskPool, ThreadedTaskPoolBuilder};
 use crate::error::TaskError;
 use crate::wait::block_on_poll;
@@ -111,8 +111,8 @@ impl<C: 'static> ThreadedTaskPool<Blocking, C> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.reserve_room()?;
-        self.core.submit_task(future, true)?.wait()
+        let count = self.reserve_room()?;
+        self.core.submit_task(future, count)?.wait()
     }
 
     /// Runs the future `make(&context)` builds on the pool thread (it need
@@ -140,16 +140,22 @@ impl<C: 'static> ThreadedTaskPool<Blocking, C> {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        self.reserve_room()?;
-        self.core.submit_with(make, true)?.wait()
+        let count = self.reserve_room()?;
+        self.core.submit_with(make, count)?.wait()
     }
 
-    /// Blocks until there is room under the capacity and reserves it;
-    /// `WouldDeadlock` on the pool's own thread.
-    fn reserve_room(&self) -> Result<(), TaskError> {
+    /// Blocks until there is room under the capacity and reserves it (no
+    /// wait, nor lock, without a capacity); `WouldDeadlock` on the pool's own
+    /// thread, which a blocking wait would stall.
+    fn reserve_room(&self) -> Result<Count, TaskError> {
+        if !self.core.has_capacity() {
+            // The submission checks the thread, under the lock it takes.
+            return Ok(Count::Blocking);
+        }
         if self.core.on_pool_thread() {
             return Err(self.core.would_deadlock());
         }
-        block_on_poll(|cx| self.core.poll_room(cx))
+        block_on_poll(|cx| self.core.poll_room(cx))?;
+        Ok(Count::Reserved)
     }
 }

@@ -9,7 +9,7 @@ use crate::executor::task::Shared;
 use crate::executor::JoinHandle;
 use crate::guard::{call_user, Guarded};
 use crate::pool::config::PoolSettings;
-use crate::pool::handle::{PoolOwner, TaskHandle};
+use crate::pool::handle::{this_thread, PoolOwner, TaskHandle};
 use crate::pool::inbox::InboxSender;
 use crate::pool::stats::{PoolStats, Stats};
 use crate::pool::task::{
@@ -159,7 +159,7 @@ impl<C: 'static> Core<C> {
 
     /// `true` on the pool's own thread (while it runs or stops).
     pub(crate) fn on_pool_thread(&self) -> bool {
-        let here = std::thread::current().id();
+        let here = this_thread();
         match &*self.lifecycle.read() {
             Lifecycle::Running(r) => r.ending.thread_id == here,
             Lifecycle::Stopping(ending) => ending.thread_id == here,
@@ -365,7 +365,7 @@ impl<C: 'static> Core<C> {
     /// `Err(Full)` to a task (services are not counted).
     pub(crate) fn submit<F: SendFuture>(&self, future: F, kind: Submit) -> Spawned<F::Output> {
         match kind {
-            Submit::Task => self.submit_task(future, false),
+            Submit::Task => self.submit_task(future, Count::Task),
             Submit::Service => self.send(Count::Service, |cell| {
                 Box::new(ServiceJob {
                     future: Guarded::new(future),
@@ -375,14 +375,9 @@ impl<C: 'static> Core<C> {
         }
     }
 
-    /// Submits a task; with `reserved`, its room was reserved by the caller
-    /// already (`run`).
-    pub(crate) fn submit_task<F: SendFuture>(
-        &self,
-        future: F,
-        reserved: bool,
-    ) -> Spawned<F::Output> {
-        self.send(Count::Task { reserved }, |cell| {
+    /// Submits a task, counted as `count` (a task or a run).
+    pub(crate) fn submit_task<F: SendFuture>(&self, future: F, count: Count) -> Spawned<F::Output> {
+        self.send(count, |cell| {
             Box::new(PoolTask::sent(future, cell, ThreadLink))
         })
     }
@@ -392,14 +387,14 @@ impl<C: 'static> Core<C> {
     pub(crate) fn submit_with<T, F, Fut>(
         &self,
         make: F,
-        reserved: bool,
+        count: Count,
     ) -> Result<TaskHandle<T>, TaskError>
     where
         F: FnOnce(&C) -> Fut + Send + 'static,
         Fut: Future<Output = T> + 'static,
         T: Send + 'static,
     {
-        self.send(Count::Task { reserved }, |cell| {
+        self.send(count, |cell| {
             Box::new(MakeJob {
                 make: Guarded::new(make),
                 unsent: Unsent::new(cell),
@@ -421,8 +416,11 @@ impl<C: 'static> Core<C> {
             };
             let stats = &running.ending.stats;
             let counted = match count {
-                Count::Task { reserved: true } => true,
-                Count::Task { reserved: false } => {
+                Count::Blocking if running.ending.thread_id == this_thread() => {
+                    return Err(self.would_deadlock());
+                }
+                Count::Reserved => true,
+                Count::Task | Count::Blocking => {
                     if !stats.try_queue() {
                         return Err(TaskError::Full);
                     }
@@ -452,6 +450,12 @@ impl<C: 'static> Core<C> {
         Err(self.not_running())
     }
 
+    /// `true` when tasks are bounded by a capacity (a `run` then reserves
+    /// its room first).
+    pub(crate) fn has_capacity(&self) -> bool {
+        self.limits.capacity != 0
+    }
+
     /// Waits (by `cx`) for room under the capacity and reserves it.
     pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<Result<(), TaskError>> {
         let lifecycle = self.lifecycle.read();
@@ -475,9 +479,16 @@ impl<C: 'static> Core<C> {
 
 /// How a submission counts against the pool's capacity.
 #[derive(Clone, Copy)]
-enum Count {
-    /// A task; `reserved`: its room was reserved already (`run`).
-    Task { reserved: bool },
+pub(crate) enum Count {
+    /// A task (`create_task`): `Full` at the capacity.
+    Task,
+    /// A task whose room under the capacity the caller reserved already
+    /// (`run` under a capacity).
+    Reserved,
+    /// A task whose caller then blocks on its outcome (a blocking `run`
+    /// without a capacity): refused on the pool's own thread
+    /// (`WouldDeadlock`), checked under the submission's lock.
+    Blocking,
     /// A service: outside the capacity.
     Service,
 }

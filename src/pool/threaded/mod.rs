@@ -34,7 +34,7 @@ mod thread;
 pub use builder::ThreadedTaskPoolBuilder;
 
 use self::builder::ThreadedConfig;
-use self::core::{Core, CoreHost, Exit};
+use self::core::{Core, CoreHost, Count, Exit};
 use super::handle::TaskHandle;
 use super::stats::PoolStats;
 use super::{sealed, SendFuture, ServiceHost, Spawned, Submit};
@@ -193,7 +193,7 @@ impl<P: Front, C: 'static> ThreadedTaskPool<P, C> {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        self.core.submit_with(make, false)
+        self.core.submit_with(make, Count::Task)
     }
 
     /// `true` while the pool runs.

@@ -1,7 +1,7 @@
 //! The async front: `start`, `stop` and `run` are futures that never block
 //! the caller's thread, on any runtime.
 
-use super::core::{Core, Exit, Starting};
+use super::core::{Core, Count, Exit, Starting};
 use super::{exit_of, Async, ThreadedTaskPool, ThreadedTaskPoolBuilder};
 use crate::error::TaskError;
 use crate::slot::Slot;
@@ -97,8 +97,8 @@ impl<C: 'static> ThreadedTaskPool<Async, C> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.reserve_room().await?;
-        self.core.submit_task(future, true)?.await
+        let count = self.reserve_room().await?;
+        self.core.submit_task(future, count)?.await
     }
 
     /// Runs the future `make(&context)` builds on the pool thread and awaits
@@ -109,17 +109,21 @@ impl<C: 'static> ThreadedTaskPool<Async, C> {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        self.reserve_room().await?;
-        self.core.submit_with(make, true)?.await
+        let count = self.reserve_room().await?;
+        self.core.submit_with(make, count)?.await
     }
 
     /// Waits for room under the capacity and reserves it; `WouldDeadlock`
     /// for a nested run that could never start (K5).
-    async fn reserve_room(&self) -> Result<(), TaskError> {
+    async fn reserve_room(&self) -> Result<Count, TaskError> {
         if self.core.nested_run_would_deadlock() {
             return Err(self.core.would_deadlock());
         }
-        poll_fn(|cx| self.core.poll_room(cx)).await
+        if !self.core.has_capacity() {
+            return Ok(Count::Task); // nothing to reserve: never `Full`
+        }
+        poll_fn(|cx| self.core.poll_room(cx)).await?;
+        Ok(Count::Reserved)
     }
 }
 
