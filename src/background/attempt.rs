@@ -171,6 +171,21 @@ impl<T> Attempt<T> {
             }
         }
     }
+
+    /// The `Debug` of the task keeping this attempt: its name, its own
+    /// `fields`, then the attempt's state.
+    pub(crate) fn debug_task(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        task: &str,
+        fields: &[(&str, &dyn fmt::Debug)],
+    ) -> fmt::Result {
+        let mut d = f.debug_struct(task);
+        for (name, value) in fields {
+            d.field(name, value);
+        }
+        d.field("attempt", self).finish_non_exhaustive()
+    }
 }
 
 impl<T> Drop for Attempt<T> {
@@ -189,15 +204,4 @@ impl<T> fmt::Debug for Attempt<T> {
         };
         f.write_str(state)
     }
-}
-
-/// The panic of a `start` called outside an executor, naming the way out.
-#[cfg(feature = "std")]
-#[track_caller]
-pub(crate) fn outside_executor(what: &str) -> ! {
-    panic!(
-        "{what}::start called outside an executor: call it inside block_on(..) or a \
-         pool task, use start_in(&executor) or start_on(&pool), or use try_start to get \
-         an error instead"
-    )
 }

@@ -9,17 +9,15 @@
 //! can stop or join a heartbeat without a lock of its own.
 
 mod attempt;
+mod methods;
 #[cfg(test)]
 mod tests;
 
-#[cfg(feature = "std")]
-pub(crate) use attempt::outside_executor;
 pub(crate) use attempt::Attempt;
-
-use crate::error::TaskError;
-use crate::executor::{JoinHandle, LocalExecutor};
+pub(crate) use methods::attempt_methods;
 #[cfg(feature = "std")]
-use crate::pool::{Spawn, TaskHandle};
+pub(crate) use methods::outside_executor;
+
 use crate::sync::Mutex;
 use alloc::boxed::Box;
 use core::fmt;
@@ -166,189 +164,140 @@ impl<T, F> BackgroundTask<T, F> {
         }
         let mut factory = self.factory.lock();
         #[cfg(feature = "std")]
-        let _calling = Calling::mark(&self.calling);
+        let _calling = {
+            *self.calling.lock() = Some(std::thread::current().id());
+            Calling(&self.calling)
+        };
         (factory)()
     }
 
-    /// Starts an attempt on the executor running on this thread (inside
-    /// [`block_on`](crate::block_on) or a pool task) and returns its handle.
-    /// A running attempt is cancelled first.
-    ///
-    /// The returned handle and [`join`](Self::join) share the attempt's
-    /// output: whichever asks first takes it. Dropping the handle detaches
-    /// it; the task keeps its own.
-    ///
-    /// ```
-    /// use concurrent_tasks::{block_on, BackgroundTask, TaskError};
-    ///
-    /// block_on(async {
-    ///     let task = BackgroundTask::new(std::future::pending::<()>);
-    ///     let first = task.start();
-    ///     let _second = task.start(); // cancels the first attempt
-    ///     assert_eq!(first.await, Err(TaskError::Cancelled));
-    /// });
-    /// ```
-    ///
-    /// # Panics
-    /// Outside an executor; [`try_start`](Self::try_start) returns
-    /// [`TaskError::NoExecutor`] instead.
-    #[cfg(feature = "std")]
-    #[track_caller]
-    pub fn start<Fut>(&self) -> JoinHandle<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = T> + 'static,
-        T: 'static,
-    {
-        match self.try_start() {
-            Ok(handle) => handle,
-            Err(_) => outside_executor("BackgroundTask"),
-        }
-    }
-
-    /// Like [`start`](Self::start), but returns [`TaskError::NoExecutor`]
-    /// when no executor runs on this thread (the factory is not called).
-    ///
-    /// ```
-    /// use concurrent_tasks::{BackgroundTask, TaskError};
-    /// let task = BackgroundTask::new(|| async {});
-    /// assert!(matches!(task.try_start(), Err(TaskError::NoExecutor)));
-    /// ```
-    #[cfg(feature = "std")]
-    #[track_caller]
-    pub fn try_start<Fut>(&self) -> Result<JoinHandle<T>, TaskError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = T> + 'static,
-        T: 'static,
-    {
-        self.attempt.start_here(|| self.make())
-    }
-
-    /// Starts an attempt on `executor` (works without `std`, and from
-    /// outside the executor). A running attempt is cancelled first.
-    ///
-    /// ```
-    /// use concurrent_tasks::{BackgroundTask, LocalExecutor};
-    ///
-    /// let ex = LocalExecutor::new();
-    /// let task = BackgroundTask::new(|| async { 5 });
-    /// let h = task.start_in(&ex);
-    /// ex.run_until_stalled();
-    /// assert_eq!(h.try_take(), Some(Ok(5)));
-    /// ```
-    #[track_caller]
-    pub fn start_in<Fut>(&self, executor: &LocalExecutor) -> JoinHandle<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = T> + 'static,
-        T: 'static,
-    {
-        self.attempt.start_in(executor, || self.make())
-    }
-
-    /// Starts an attempt on a pool (any [`Spawn`]: a threaded pool, a
-    /// [`TaskPool`](crate::TaskPool) or its spawner), from any thread, as a
-    /// *service* of the pool (S1): it runs outside the pool's size limit,
-    /// per-task timeout and capacity, and the pool's stop cancels it once
-    /// the tasks have drained. A running attempt is cancelled first. The
-    /// factory runs here; its future must be `Send`.
-    ///
-    /// Errors are the pool's (`NotRunning`); the running attempt is
-    /// cancelled even then.
-    ///
-    /// ```
-    /// use concurrent_tasks::{BackgroundTask, BlockingThreadedTaskPool};
-    ///
-    /// let pool = BlockingThreadedTaskPool::builder().start()?;
-    /// let task = BackgroundTask::new(|| async { std::thread::current().name().map(String::from) });
-    /// let h = task.start_on(&pool)?;
-    /// assert!(h.wait()?.is_some());
-    /// # Ok::<(), concurrent_tasks::TaskError>(())
-    /// ```
-    ///
-    /// A future that cannot leave its thread is refused at compile time:
-    ///
-    /// ```compile_fail
-    /// use concurrent_tasks::{BackgroundTask, BlockingThreadedTaskPool};
-    /// use std::rc::Rc;
-    ///
-    /// let pool = BlockingThreadedTaskPool::new();
-    /// let task = BackgroundTask::new(|| {
-    ///     let local = Rc::new(1);
-    ///     async move { *local }
-    /// });
-    /// let _ = task.start_on(&pool); // error: `Rc<i32>` cannot be sent between threads
-    /// ```
-    #[cfg(feature = "std")]
-    #[track_caller]
-    pub fn start_on<S, Fut>(&self, pool: &S) -> Result<TaskHandle<T>, TaskError>
-    where
-        S: Spawn + ?Sized,
-        F: FnMut() -> Fut,
-        Fut: Future<Output = T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.attempt.start_on(pool, || self.make())
-    }
-
-    /// Cancels the running attempt, from any thread: it is dropped on its
-    /// executor's thread at its next await point, and its handle (and
-    /// [`join`](Self::join)) yields [`TaskError::Cancelled`]. Does nothing
-    /// when nothing runs.
-    ///
-    /// ```
-    /// use concurrent_tasks::{block_on, BackgroundTask, TaskError};
-    ///
-    /// block_on(async {
-    ///     let task = BackgroundTask::new(std::future::pending::<()>);
-    ///     task.start().detach();
-    ///     task.cancel();
-    ///     assert_eq!(task.join().await, Some(Err(TaskError::Cancelled)));
-    /// });
-    /// ```
-    pub fn cancel(&self) {
-        self.attempt.cancel();
-    }
-
-    /// `true` while an attempt runs (started, not finished). A cancelled
-    /// attempt counts as running until its executor has dropped it.
-    pub fn is_running(&self) -> bool {
-        self.attempt.is_running()
-    }
-
-    /// Waits for the current attempt's outcome and takes it: `Some(Ok(output))`,
-    /// `Some(Err(Cancelled | Panicked(..)))`, or `None` when never started or
-    /// when the outcome was already taken (by `join` or by the handle `start`
-    /// returned).
-    ///
-    /// ```
-    /// use concurrent_tasks::{block_on, BackgroundTask};
-    ///
-    /// block_on(async {
-    ///     let task = BackgroundTask::new(|| async { 2 + 2 });
-    ///     assert_eq!(task.join().await, None, "never started");
-    ///     task.start().detach();
-    ///     assert_eq!(task.join().await, Some(Ok(4)));
-    ///     assert_eq!(task.join().await, None, "already taken");
-    /// });
-    /// ```
-    pub async fn join(&self) -> Option<Result<T, TaskError>> {
-        self.attempt.join().await
+    attempt_methods! {
+        "BackgroundTask" -> T,
+        where [F: FnMut() -> Fut, Fut: Future<Output = T> + 'static, T: 'static],
+        send [F: FnMut() -> Fut, Fut: Future<Output = T> + Send + 'static, T: Send + 'static];
+        // start
+        /// Starts an attempt on the executor running on this thread (inside
+        /// [`block_on`](crate::block_on) or a pool task) and returns its handle.
+        /// A running attempt is cancelled first.
+        ///
+        /// The returned handle and [`join`](Self::join) share the attempt's
+        /// output: whichever asks first takes it. Dropping the handle detaches
+        /// it; the task keeps its own.
+        ///
+        /// ```
+        /// use concurrent_tasks::{block_on, BackgroundTask, TaskError};
+        ///
+        /// block_on(async {
+        ///     let task = BackgroundTask::new(std::future::pending::<()>);
+        ///     let first = task.start();
+        ///     let _second = task.start(); // cancels the first attempt
+        ///     assert_eq!(first.await, Err(TaskError::Cancelled));
+        /// });
+        /// ```
+        ;
+        // try_start
+        /// ```
+        /// use concurrent_tasks::{BackgroundTask, TaskError};
+        /// let task = BackgroundTask::new(|| async {});
+        /// assert!(matches!(task.try_start(), Err(TaskError::NoExecutor)));
+        /// ```
+        ;
+        // start_in
+        /// Starts an attempt on `executor` (works without `std`, and from
+        /// outside the executor). A running attempt is cancelled first.
+        ///
+        /// ```
+        /// use concurrent_tasks::{BackgroundTask, LocalExecutor};
+        ///
+        /// let ex = LocalExecutor::new();
+        /// let task = BackgroundTask::new(|| async { 5 });
+        /// let h = task.start_in(&ex);
+        /// ex.run_until_stalled();
+        /// assert_eq!(h.try_take(), Some(Ok(5)));
+        /// ```
+        ;
+        // start_on
+        /// Starts an attempt on a pool (any [`Spawn`](crate::Spawn): a threaded pool,
+        /// a [`TaskPool`](crate::TaskPool) or its spawner), from any thread, as a
+        /// *service* of the pool (S1): it runs outside the pool's size limit,
+        /// per-task timeout and capacity, and the pool's stop cancels it once the
+        /// tasks have drained. A running attempt is cancelled first. The factory runs
+        /// here; its future must be `Send`.
+        ///
+        /// Errors are the pool's (`NotRunning`); the running attempt is
+        /// cancelled even then.
+        ///
+        /// ```
+        /// use concurrent_tasks::{BackgroundTask, BlockingThreadedTaskPool};
+        ///
+        /// let pool = BlockingThreadedTaskPool::builder().start()?;
+        /// let task = BackgroundTask::new(|| async { std::thread::current().name().map(String::from) });
+        /// let h = task.start_on(&pool)?;
+        /// assert!(h.wait()?.is_some());
+        /// # Ok::<(), concurrent_tasks::TaskError>(())
+        /// ```
+        ///
+        /// A future that cannot leave its thread is refused at compile time:
+        ///
+        /// ```compile_fail
+        /// use concurrent_tasks::{BackgroundTask, BlockingThreadedTaskPool};
+        /// use std::rc::Rc;
+        ///
+        /// let pool = BlockingThreadedTaskPool::new();
+        /// let task = BackgroundTask::new(|| {
+        ///     let local = Rc::new(1);
+        ///     async move { *local }
+        /// });
+        /// let _ = task.start_on(&pool); // error: `Rc<i32>` cannot be sent between threads
+        /// ```
+        ;
+        // cancel
+        /// Cancels the running attempt, from any thread: it is dropped on its
+        /// executor's thread at its next await point, and its handle (and
+        /// [`join`](Self::join)) yields
+        /// [`TaskError::Cancelled`](crate::TaskError::Cancelled). Does nothing when
+        /// nothing runs.
+        ///
+        /// ```
+        /// use concurrent_tasks::{block_on, BackgroundTask, TaskError};
+        ///
+        /// block_on(async {
+        ///     let task = BackgroundTask::new(std::future::pending::<()>);
+        ///     task.start().detach();
+        ///     task.cancel();
+        ///     assert_eq!(task.join().await, Some(Err(TaskError::Cancelled)));
+        /// });
+        /// ```
+        ;
+        // is_running
+        /// `true` while an attempt runs (started, not finished). A cancelled
+        /// attempt counts as running until its executor has dropped it.
+        ;
+        // join
+        /// Waits for the current attempt's outcome and takes it: `Some(Ok(output))`,
+        /// `Some(Err(Cancelled | Panicked(..)))`, or `None` when never started or
+        /// when the outcome was already taken (by `join` or by the handle `start`
+        /// returned).
+        ///
+        /// ```
+        /// use concurrent_tasks::{block_on, BackgroundTask};
+        ///
+        /// block_on(async {
+        ///     let task = BackgroundTask::new(|| async { 2 + 2 });
+        ///     assert_eq!(task.join().await, None, "never started");
+        ///     task.start().detach();
+        ///     assert_eq!(task.join().await, Some(Ok(4)));
+        ///     assert_eq!(task.join().await, None, "already taken");
+        /// });
+        /// ```
+        ;
     }
 }
 
-/// Records, while it lives, which thread is calling a factory.
+/// Clears, when dropped (even by the factory's panic), the record of the
+/// thread calling a factory.
 #[cfg(feature = "std")]
-pub(crate) struct Calling<'a>(&'a Mutex<Option<std::thread::ThreadId>>);
-
-#[cfg(feature = "std")]
-impl<'a> Calling<'a> {
-    pub(crate) fn mark(calling: &'a Mutex<Option<std::thread::ThreadId>>) -> Self {
-        *calling.lock() = Some(std::thread::current().id());
-        Calling(calling)
-    }
-}
+struct Calling<'a>(&'a Mutex<Option<std::thread::ThreadId>>);
 
 #[cfg(feature = "std")]
 impl Drop for Calling<'_> {
@@ -359,8 +308,6 @@ impl Drop for Calling<'_> {
 
 impl<T, F> fmt::Debug for BackgroundTask<T, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BackgroundTask")
-            .field("attempt", &self.attempt)
-            .finish_non_exhaustive()
+        self.attempt.debug_task(f, "BackgroundTask", &[])
     }
 }

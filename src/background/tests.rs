@@ -97,3 +97,45 @@ fn b3_b6_join_takes_the_output_once() {
     assert_eq!(joined.take(), Some(Some(Ok(7))));
     assert_eq!(reader.try_take(), Some(Ok(None)), "already taken");
 }
+
+/// The message of a caught panic.
+#[cfg(feature = "std")]
+fn message(payload: std::boxed::Box<dyn core::any::Any + Send>) -> std::string::String {
+    match payload.downcast::<&str>() {
+        Ok(text) => (*text).into(),
+        Err(payload) => *payload.downcast::<std::string::String>().unwrap(),
+    }
+}
+
+#[test]
+#[cfg(feature = "std")]
+fn a_factory_that_panics_or_starts_its_own_task_panics_in_start_and_leaves_the_task_usable() {
+    use core::cell::OnceCell;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let ex = Rc::new(LocalExecutor::new_manual());
+    let task: Rc<OnceCell<BackgroundTask<u32>>> = Rc::default();
+    // Weak: the factory must not keep its own task alive.
+    let (me, on, calls) = (Rc::downgrade(&task), ex.clone(), Cell::new(0));
+    let made = BackgroundTask::boxed(move || {
+        calls.set(calls.get() + 1);
+        match calls.get() {
+            1 => panic!("factory broke"),
+            2 => drop(me.upgrade().unwrap().get().unwrap().start_in(&on)),
+            _ => {}
+        }
+        async { 1 }
+    });
+    assert!(task.set(made).is_ok());
+    let task = task.get().unwrap();
+    let broke = catch_unwind(AssertUnwindSafe(|| task.start_in(&ex))).unwrap_err();
+    assert_eq!(
+        message(broke),
+        "factory broke",
+        "the factory's panic goes on"
+    );
+    let again = catch_unwind(AssertUnwindSafe(|| task.start_in(&ex))).unwrap_err();
+    assert!(message(again).contains("inside its own factory"));
+    let handle = task.start_in(&ex);
+    ex.run_until_stalled();
+    assert_eq!(handle.try_take(), Some(Ok(1)), "the task is left usable");
+}

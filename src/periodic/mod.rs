@@ -2,19 +2,17 @@
 //! executor's monotonic clock; [`OnTimePeriodicTask`] runs one at wall-clock
 //! times (`at`, then every `at + k·interval`, or a calendar rule).
 //!
-//! Both are background tasks: each `start` spawns one attempt — a loop that
-//! waits, runs, waits — cancelling the running attempt first; `cancel` and
-//! dropping the value stop it (silently).
+//! Both are background tasks whose factory returns their schedule loop —
+//! wait, run, wait — and share the background task's start/cancel/join
+//! methods: each `start` spawns one attempt, cancelling the running one
+//! first; `cancel` and dropping the value stop it (silently).
 
 mod on_time;
 mod plan;
 
 pub use on_time::OnTimePeriodicTask;
 
-use crate::background::{outside_executor, Attempt};
-use crate::error::TaskError;
-use crate::executor::{JoinHandle, LocalExecutor};
-use crate::pool::{Spawn, TaskHandle};
+use crate::background::{attempt_methods, Attempt};
 use crate::sync::Mutex;
 use crate::time::MissedTickBehavior;
 use alloc::sync::Arc;
@@ -108,8 +106,9 @@ impl<F> PeriodicTask<F> {
         self.period
     }
 
-    /// The loop one attempt runs: tick, run `f`, tick…
-    fn schedule<Fut>(&self) -> impl Future<Output = ()>
+    /// The factory of the attempts: the loop one attempt runs (tick, run
+    /// `f`, tick…).
+    fn make<Fut>(&self) -> impl Future<Output = ()>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
@@ -118,164 +117,131 @@ impl<F> PeriodicTask<F> {
         async move {
             let mut ticks = crate::time::interval(period);
             ticks.set_missed_tick_behavior(missed);
-            let mut runs = 0usize;
+            let mut turns = 0;
             loop {
-                // Yield now and then, however the ticks fall (K4).
-                runs += 1;
-                if runs % crate::executor::YIELD_EVERY == 0 {
-                    crate::yield_now().await;
-                }
+                pace(&mut turns).await;
                 ticks.tick().await;
-                let run = {
-                    let mut f = f.lock();
-                    f()
-                };
-                run.await;
+                next_run(&f).await;
             }
         }
     }
 
-    /// Starts the schedule on the executor running on this thread (the first
-    /// run at once); a running schedule is cancelled first. The handle
-    /// yields only `Err(Cancelled)` or `Err(Panicked(..))`: the loop never
-    /// ends by itself.
-    ///
-    /// # Panics
-    /// Outside an executor; [`try_start`](Self::try_start) returns
-    /// [`TaskError::NoExecutor`] instead.
-    #[track_caller]
-    pub fn start<Fut>(&self) -> JoinHandle<()>
-    where
-        F: FnMut() -> Fut + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
-        match self.try_start() {
-            Ok(handle) => handle,
-            Err(_) => outside_executor("PeriodicTask"),
-        }
+    attempt_methods! {
+        "PeriodicTask" -> (),
+        where [F: FnMut() -> Fut + 'static, Fut: Future<Output = ()> + 'static],
+        send [F: FnMut() -> Fut + Send + 'static, Fut: Future<Output = ()> + Send + 'static];
+        // start
+        /// Starts the schedule on the executor running on this thread (the first
+        /// run at once); a running schedule is cancelled first. The handle
+        /// yields only `Err(Cancelled)` or `Err(Panicked(..))`: the loop never
+        /// ends by itself.
+        ;
+        // try_start
+        /// ```
+        /// use concurrent_tasks::{PeriodicTask, TaskError};
+        /// use std::time::Duration;
+        ///
+        /// let task = PeriodicTask::new(Duration::from_secs(1), || async {});
+        /// assert!(matches!(task.try_start(), Err(TaskError::NoExecutor)));
+        /// ```
+        ;
+        // start_in
+        /// Starts the schedule on `executor`; a running schedule is cancelled
+        /// first.
+        ///
+        /// ```
+        /// use concurrent_tasks::{LocalExecutor, PeriodicTask};
+        /// use std::cell::Cell;
+        /// use std::rc::Rc;
+        /// use std::time::Duration;
+        ///
+        /// let ex = LocalExecutor::new_manual();
+        /// let runs = Rc::new(Cell::new(0));
+        /// let r = runs.clone();
+        /// let task = PeriodicTask::new(Duration::from_secs(60), move || {
+        ///     r.set(r.get() + 1);
+        ///     async {}
+        /// });
+        /// task.start_in(&ex).detach();
+        /// ex.run_until_stalled();
+        /// ex.advance_time(Duration::from_secs(60));
+        /// ex.run_until_stalled();
+        /// assert_eq!(runs.get(), 2, "at 0 and 60 s");
+        /// ```
+        ;
+        // start_on
+        /// Starts the schedule on a pool (any [`Spawn`](crate::Spawn)), from any
+        /// thread, as a *service* of the pool (S1): it runs outside the pool's size
+        /// limit, per-task timeout and capacity, and the pool's `stop` cancels it
+        /// once the tasks have drained. A running schedule is cancelled first. `f`
+        /// and its futures must be `Send`.
+        ///
+        /// ```
+        /// use concurrent_tasks::{BlockingThreadedTaskPool, PeriodicTask};
+        /// use std::sync::mpsc;
+        /// use std::time::Duration;
+        ///
+        /// let pool = BlockingThreadedTaskPool::builder().start()?;
+        /// let (tx, rx) = mpsc::channel();
+        /// let task = PeriodicTask::new(Duration::from_millis(5), move || {
+        ///     let _ = tx.send(());
+        ///     async {}
+        /// });
+        /// task.start_on(&pool)?.detach();
+        /// for _ in 0..3 {
+        ///     rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        /// }
+        /// pool.stop()?; // drains the tasks, then cancels the schedule
+        /// # Ok::<(), concurrent_tasks::TaskError>(())
+        /// ```
+        ;
+        // cancel
+        /// Stops the schedule: a run in progress is dropped at its next await
+        /// point. Does nothing when not running.
+        ;
+        // is_running
+        /// `true` while the schedule runs (started, not cancelled and dropped).
+        ;
+        // join
+        /// Waits for the running schedule to end and takes its outcome:
+        /// `Some(Err(Cancelled))` once cancelled, `Some(Err(Panicked(..)))`
+        /// when `f` panicked (the schedule ends there), `None` when never
+        /// started or already taken (by `join` or the handle `start` returned).
+        ///
+        /// ```
+        /// use concurrent_tasks::{block_on, PeriodicTask, TaskError};
+        /// use std::time::Duration;
+        ///
+        /// let task = PeriodicTask::new(Duration::from_millis(5), || async { panic!("sensor gone") });
+        /// block_on(async {
+        ///     task.start().detach();
+        ///     assert_eq!(task.join().await, Some(Err(TaskError::Panicked("sensor gone".into()))));
+        /// });
+        /// ```
+        ;
     }
+}
 
-    /// Like [`start`](Self::start), but [`TaskError::NoExecutor`] outside an
-    /// executor.
-    ///
-    /// ```
-    /// use concurrent_tasks::{PeriodicTask, TaskError};
-    /// use std::time::Duration;
-    ///
-    /// let task = PeriodicTask::new(Duration::from_secs(1), || async {});
-    /// assert!(matches!(task.try_start(), Err(TaskError::NoExecutor)));
-    /// ```
-    pub fn try_start<Fut>(&self) -> Result<JoinHandle<()>, TaskError>
-    where
-        F: FnMut() -> Fut + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
-        let schedule = self.schedule();
-        self.attempt.start_here(|| schedule)
+/// Counts a turn of a schedule loop, and yields to the executor now and
+/// then, however the runs fall (K4).
+async fn pace(turns: &mut usize) {
+    *turns += 1;
+    if *turns % crate::executor::YIELD_EVERY == 0 {
+        crate::yield_now().await;
     }
+}
 
-    /// Starts the schedule on `executor`; a running schedule is cancelled
-    /// first.
-    ///
-    /// ```
-    /// use concurrent_tasks::{LocalExecutor, PeriodicTask};
-    /// use std::cell::Cell;
-    /// use std::rc::Rc;
-    /// use std::time::Duration;
-    ///
-    /// let ex = LocalExecutor::new_manual();
-    /// let runs = Rc::new(Cell::new(0));
-    /// let r = runs.clone();
-    /// let task = PeriodicTask::new(Duration::from_secs(60), move || {
-    ///     r.set(r.get() + 1);
-    ///     async {}
-    /// });
-    /// task.start_in(&ex).detach();
-    /// ex.run_until_stalled();
-    /// ex.advance_time(Duration::from_secs(60));
-    /// ex.run_until_stalled();
-    /// assert_eq!(runs.get(), 2, "at 0 and 60 s");
-    /// ```
-    pub fn start_in<Fut>(&self, executor: &LocalExecutor) -> JoinHandle<()>
-    where
-        F: FnMut() -> Fut + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
-        let schedule = self.schedule();
-        self.attempt.start_in(executor, || schedule)
-    }
-
-    /// Starts the schedule on a pool (any [`Spawn`]), from any thread, as a
-    /// *service* of the pool (S1): it runs outside the pool's size limit,
-    /// per-task timeout and capacity, and the pool's `stop` cancels it once
-    /// the tasks have drained. A running schedule is cancelled first. `f`
-    /// and its futures must be `Send`.
-    ///
-    /// ```
-    /// use concurrent_tasks::{BlockingThreadedTaskPool, PeriodicTask};
-    /// use std::sync::mpsc;
-    /// use std::time::Duration;
-    ///
-    /// let pool = BlockingThreadedTaskPool::builder().start()?;
-    /// let (tx, rx) = mpsc::channel();
-    /// let task = PeriodicTask::new(Duration::from_millis(5), move || {
-    ///     let _ = tx.send(());
-    ///     async {}
-    /// });
-    /// task.start_on(&pool)?.detach();
-    /// for _ in 0..3 {
-    ///     rx.recv_timeout(Duration::from_secs(5)).unwrap();
-    /// }
-    /// pool.stop()?; // drains the tasks, then cancels the schedule
-    /// # Ok::<(), concurrent_tasks::TaskError>(())
-    /// ```
-    pub fn start_on<S, Fut>(&self, pool: &S) -> Result<TaskHandle<()>, TaskError>
-    where
-        S: Spawn + ?Sized,
-        F: FnMut() -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let schedule = self.schedule();
-        self.attempt.start_on(pool, || schedule)
-    }
-
-    /// Stops the schedule: a run in progress is dropped at its next await
-    /// point. Does nothing when not running.
-    pub fn cancel(&self) {
-        self.attempt.cancel();
-    }
-
-    /// `true` while the schedule runs (started, not cancelled and dropped).
-    pub fn is_running(&self) -> bool {
-        self.attempt.is_running()
-    }
-
-    /// Waits for the running schedule to end and takes its outcome:
-    /// `Some(Err(Cancelled))` once cancelled, `Some(Err(Panicked(..)))`
-    /// when `f` panicked (the schedule ends there), `None` when never
-    /// started or already taken (by `join` or the handle `start` returned).
-    ///
-    /// ```
-    /// use concurrent_tasks::{block_on, PeriodicTask, TaskError};
-    /// use std::time::Duration;
-    ///
-    /// let task = PeriodicTask::new(Duration::from_millis(5), || async { panic!("sensor gone") });
-    /// block_on(async {
-    ///     task.start().detach();
-    ///     assert_eq!(task.join().await, Some(Err(TaskError::Panicked("sensor gone".into()))));
-    /// });
-    /// ```
-    pub async fn join(&self) -> Option<Result<(), TaskError>> {
-        self.attempt.join().await
-    }
+/// The next run of `f` (its lock is released before the run is awaited).
+fn next_run<F: FnMut() -> Fut, Fut>(f: &Mutex<F>) -> Fut {
+    (f.lock())()
 }
 
 impl<F> fmt::Debug for PeriodicTask<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PeriodicTask")
-            .field("period", &self.period)
-            .field("missed_tick_behavior", &self.missed)
-            .field("attempt", &self.attempt)
-            .finish_non_exhaustive()
+        let fields: [(&str, &dyn fmt::Debug); 2] = [
+            ("period", &self.period),
+            ("missed_tick_behavior", &self.missed),
+        ];
+        self.attempt.debug_task(f, "PeriodicTask", &fields)
     }
 }

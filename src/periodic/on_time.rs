@@ -8,10 +8,8 @@
 //! forward is noticed within a minute.
 
 use super::plan::{Plan, Rule, ScheduleFn, Step};
-use crate::background::{outside_executor, Attempt};
-use crate::error::TaskError;
-use crate::executor::{JoinHandle, LocalExecutor};
-use crate::pool::{Spawn, TaskHandle};
+use super::{next_run, pace};
+use crate::background::{attempt_methods, Attempt};
 use crate::sync::Mutex;
 use alloc::sync::Arc;
 use core::fmt;
@@ -233,23 +231,19 @@ impl<F> OnTimePeriodicTask<F> {
         self
     }
 
-    /// The loop one attempt runs: plan, wait on the wall clock, run, repeat.
-    fn schedule_loop<Fut>(&self) -> impl Future<Output = ()>
+    /// The factory of the attempts: the loop one attempt runs (plan, wait
+    /// on the wall clock, run, repeat).
+    fn make<Fut>(&self) -> impl Future<Output = ()>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = ()>,
     {
-        let f = self.f.clone();
-        let wall = self.wall.clone();
+        let (f, wall) = (self.f.clone(), self.wall.clone());
         let mut plan = Plan::new(self.at, self.rule.clone(), self.ignore_overdue);
         async move {
-            let mut steps = 0usize;
+            let mut turns = 0;
             loop {
-                // Yield now and then, however the runs fall (K4).
-                steps += 1;
-                if steps % crate::executor::YIELD_EVERY == 0 {
-                    crate::yield_now().await;
-                }
+                pace(&mut turns).await;
                 let scheduled = match plan.step(wall()) {
                     Step::Done => return,
                     Step::Busy => {
@@ -262,127 +256,84 @@ impl<F> OnTimePeriodicTask<F> {
                         at
                     }
                 };
-                let run = {
-                    let mut f = f.lock();
-                    f()
-                };
-                run.await;
+                next_run(&f).await;
                 plan.ran(scheduled);
             }
         }
     }
 
-    /// Starts the schedule on the executor running on this thread; a running
-    /// schedule is cancelled first, and the new one starts from `at` again.
-    ///
-    /// # Panics
-    /// Outside an executor; [`try_start`](Self::try_start) returns
-    /// [`TaskError::NoExecutor`] instead.
-    #[track_caller]
-    pub fn start<Fut>(&self) -> JoinHandle<()>
-    where
-        F: FnMut() -> Fut + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
-        match self.try_start() {
-            Ok(handle) => handle,
-            Err(_) => outside_executor("OnTimePeriodicTask"),
-        }
-    }
-
-    /// Like [`start`](Self::start), but [`TaskError::NoExecutor`] outside an
-    /// executor.
-    ///
-    /// ```
-    /// use concurrent_tasks::{OnTimePeriodicTask, TaskError};
-    /// use std::time::SystemTime;
-    ///
-    /// let task = OnTimePeriodicTask::new(|| async {}, SystemTime::now());
-    /// assert!(matches!(task.try_start(), Err(TaskError::NoExecutor)));
-    /// ```
-    pub fn try_start<Fut>(&self) -> Result<JoinHandle<()>, TaskError>
-    where
-        F: FnMut() -> Fut + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
-        let schedule = self.schedule_loop();
-        self.attempt.start_here(|| schedule)
-    }
-
-    /// Starts the schedule on `executor`; a running one is cancelled first.
-    ///
-    /// ```
-    /// use concurrent_tasks::{LocalExecutor, OnTimePeriodicTask};
-    /// use std::time::SystemTime;
-    ///
-    /// let ex = LocalExecutor::new();
-    /// let task = OnTimePeriodicTask::new(|| async {}, SystemTime::now());
-    /// assert_eq!(ex.block_on(task.start_in(&ex)), Ok(()));
-    /// ```
-    pub fn start_in<Fut>(&self, executor: &LocalExecutor) -> JoinHandle<()>
-    where
-        F: FnMut() -> Fut + 'static,
-        Fut: Future<Output = ()> + 'static,
-    {
-        let schedule = self.schedule_loop();
-        self.attempt.start_in(executor, || schedule)
-    }
-
-    /// Starts the schedule on a pool (any [`Spawn`]), from any thread, as a
-    /// *service* of the pool (S1): outside its size limit, timeout and
-    /// capacity; the pool's `stop` cancels it once the tasks have drained.
-    /// A running one is cancelled first. `f` and its futures must be `Send`.
-    ///
-    /// ```
-    /// use concurrent_tasks::{BlockingThreadedTaskPool, OnTimePeriodicTask};
-    /// use std::time::{Duration, SystemTime};
-    ///
-    /// let pool = BlockingThreadedTaskPool::builder().start()?;
-    /// let soon = SystemTime::now() + Duration::from_millis(5);
-    /// let task = OnTimePeriodicTask::new(|| async {}, soon);
-    /// task.start_on(&pool)?.wait()?;
-    /// # Ok::<(), concurrent_tasks::TaskError>(())
-    /// ```
-    pub fn start_on<S, Fut>(&self, pool: &S) -> Result<TaskHandle<()>, TaskError>
-    where
-        S: Spawn + ?Sized,
-        F: FnMut() -> Fut + Send + 'static,
-        Fut: Future<Output = ()> + Send + 'static,
-    {
-        let schedule = self.schedule_loop();
-        self.attempt.start_on(pool, || schedule)
-    }
-
-    /// Stops the schedule: a run in progress is dropped at its next await
-    /// point. Does nothing when not running.
-    pub fn cancel(&self) {
-        self.attempt.cancel();
-    }
-
-    /// `true` while the schedule runs.
-    pub fn is_running(&self) -> bool {
-        self.attempt.is_running()
-    }
-
-    /// Waits for the running schedule to end and takes its outcome:
-    /// `Some(Ok(()))` once no run is left, `Some(Err(Cancelled))` once
-    /// cancelled, `Some(Err(Panicked(..)))` when `f` or the schedule rule
-    /// panicked (the schedule ends there), `None` when never started or
-    /// already taken (by `join` or the handle `start` returned).
-    ///
-    /// ```
-    /// use concurrent_tasks::{block_on, OnTimePeriodicTask};
-    /// use std::time::{Duration, SystemTime};
-    ///
-    /// let soon = SystemTime::now() + Duration::from_millis(5);
-    /// let task = OnTimePeriodicTask::new(|| async {}, soon);
-    /// block_on(async {
-    ///     task.start().detach();
-    ///     assert_eq!(task.join().await, Some(Ok(()))); // its one run is done
-    /// });
-    /// ```
-    pub async fn join(&self) -> Option<Result<(), TaskError>> {
-        self.attempt.join().await
+    attempt_methods! {
+        "OnTimePeriodicTask" -> (),
+        where [F: FnMut() -> Fut + 'static, Fut: Future<Output = ()> + 'static],
+        send [F: FnMut() -> Fut + Send + 'static, Fut: Future<Output = ()> + Send + 'static];
+        // start
+        /// Starts the schedule on the executor running on this thread; a running
+        /// schedule is cancelled first, and the new one starts from `at` again.
+        ;
+        // try_start
+        /// ```
+        /// use concurrent_tasks::{OnTimePeriodicTask, TaskError};
+        /// use std::time::SystemTime;
+        ///
+        /// let task = OnTimePeriodicTask::new(|| async {}, SystemTime::now());
+        /// assert!(matches!(task.try_start(), Err(TaskError::NoExecutor)));
+        /// ```
+        ;
+        // start_in
+        /// Starts the schedule on `executor`; a running one is cancelled first.
+        ///
+        /// ```
+        /// use concurrent_tasks::{LocalExecutor, OnTimePeriodicTask};
+        /// use std::time::SystemTime;
+        ///
+        /// let ex = LocalExecutor::new();
+        /// let task = OnTimePeriodicTask::new(|| async {}, SystemTime::now());
+        /// assert_eq!(ex.block_on(task.start_in(&ex)), Ok(()));
+        /// ```
+        ;
+        // start_on
+        /// Starts the schedule on a pool (any [`Spawn`](crate::Spawn)), from any
+        /// thread, as a *service* of the pool (S1): outside its size limit, timeout
+        /// and capacity; the pool's `stop` cancels it once the tasks have drained. A
+        /// running one is cancelled first. `f` and its futures must be `Send`.
+        ///
+        /// ```
+        /// use concurrent_tasks::{BlockingThreadedTaskPool, OnTimePeriodicTask};
+        /// use std::time::{Duration, SystemTime};
+        ///
+        /// let pool = BlockingThreadedTaskPool::builder().start()?;
+        /// let soon = SystemTime::now() + Duration::from_millis(5);
+        /// let task = OnTimePeriodicTask::new(|| async {}, soon);
+        /// task.start_on(&pool)?.wait()?;
+        /// # Ok::<(), concurrent_tasks::TaskError>(())
+        /// ```
+        ;
+        // cancel
+        /// Stops the schedule: a run in progress is dropped at its next await
+        /// point. Does nothing when not running.
+        ;
+        // is_running
+        /// `true` while the schedule runs.
+        ;
+        // join
+        /// Waits for the running schedule to end and takes its outcome:
+        /// `Some(Ok(()))` once no run is left, `Some(Err(Cancelled))` once
+        /// cancelled, `Some(Err(Panicked(..)))` when `f` or the schedule rule
+        /// panicked (the schedule ends there), `None` when never started or
+        /// already taken (by `join` or the handle `start` returned).
+        ///
+        /// ```
+        /// use concurrent_tasks::{block_on, OnTimePeriodicTask};
+        /// use std::time::{Duration, SystemTime};
+        ///
+        /// let soon = SystemTime::now() + Duration::from_millis(5);
+        /// let task = OnTimePeriodicTask::new(|| async {}, soon);
+        /// block_on(async {
+        ///     task.start().detach();
+        ///     assert_eq!(task.join().await, Some(Ok(()))); // its one run is done
+        /// });
+        /// ```
+        ;
     }
 }
 
@@ -398,11 +349,11 @@ async fn wait_for_wall(wall: &(dyn Fn() -> SystemTime + Send + Sync), at: System
 
 impl<F> fmt::Debug for OnTimePeriodicTask<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OnTimePeriodicTask")
-            .field("at", &self.at)
-            .field("rule", &self.rule)
-            .field("ignore_overdue", &self.ignore_overdue)
-            .field("attempt", &self.attempt)
-            .finish_non_exhaustive()
+        let fields: [(&str, &dyn fmt::Debug); 3] = [
+            ("at", &self.at),
+            ("rule", &self.rule),
+            ("ignore_overdue", &self.ignore_overdue),
+        ];
+        self.attempt.debug_task(f, "OnTimePeriodicTask", &fields)
     }
 }
