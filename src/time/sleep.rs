@@ -279,10 +279,16 @@ impl Future for Sleep {
         let this = &mut *self;
         #[cfg(feature = "std")]
         this.bind_here();
-        let (Some(driver), Deadline::At(deadline)) = (&this.driver, this.deadline) else {
-            return Poll::Pending; // never: nothing to register
+        let Some(driver) = &this.driver else {
+            unreachable!("a sleep is bound by its first poll (with std) or at birth (without)")
         };
-        driver.poll_timer(&mut this.registration, deadline, cx.waker())
+        match this.deadline {
+            Deadline::At(deadline) => {
+                driver.poll_timer(&mut this.registration, deadline, cx.waker())
+            }
+            Deadline::Never => Poll::Pending, // nothing to register
+            _ => unreachable!("a bound sleep's deadline is a time on its driver, or never"),
+        }
     }
 }
 
