@@ -5,6 +5,7 @@
 //! test can run hours of timers in microseconds and see exactly what fires
 //! when.
 
+use super::driver::duration_nanos;
 use crate::sync::Mutex;
 use alloc::sync::Arc;
 use core::fmt;
@@ -49,19 +50,19 @@ impl ManualClock {
 
     /// Time since this clock's origin.
     pub fn now(&self) -> Duration {
-        Duration::from_nanos(*self.nanos.lock())
+        Duration::from_nanos(self.nanos())
     }
 
     /// Moves time forward by `by` (saturating at about 584 years).
     pub fn advance(&self, by: Duration) {
-        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let by = duration_nanos(by).unwrap_or(u64::MAX);
         let mut nanos = self.nanos.lock();
         *nanos = nanos.saturating_add(by);
     }
 
     /// Moves time forward to `to`, if it is later than now.
     pub fn advance_to(&self, to: Duration) {
-        let to = u64::try_from(to.as_nanos()).unwrap_or(u64::MAX);
+        let to = duration_nanos(to).unwrap_or(u64::MAX);
         let mut nanos = self.nanos.lock();
         *nanos = (*nanos).max(to);
     }

@@ -316,10 +316,7 @@ impl TimerDriver {
             .wheel
             .next_expiration()
             .map(|tick| tick.saturating_sub(1).saturating_mul(TICK_NANOS));
-        match (soon, wheel) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        soon.into_iter().chain(wheel).min()
     }
 
     /// Records that the owner is about to park and returns until when.
