@@ -33,8 +33,8 @@ use core::time::Duration;
 use shared::{AttemptFuture, Shared, Target};
 
 /// A task that is started, cancelled and restarted from any thread, and
-/// completed from outside with [`set_result`](Self::set_result) — the seed's
-/// `RestartableTask`.
+/// completed from outside with [`set_result`](Self::set_result) — the
+/// `RestartableTask` of the Python library asyncio-concurrent-tasks.
 ///
 /// Each [`start`](Self::start) begins an *attempt*: it calls `f` (on the
 /// caller's thread, right there) and waits for a result for at most
@@ -476,8 +476,15 @@ impl<T> fmt::Debug for RestartableTask<T> {
 
 /// Shows the phase, attempts begun and awaiters, or `<locked>`: never blocks.
 fn debug_state<T>(shared: &Shared<T>, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let seen = shared.slot.try_with(|ctl, out| {
-        let phase = match ctl.state.phase() {
+    /// What the task shows, read under its lock (and written after it).
+    struct Seen {
+        phase: &'static str,
+        attempts: u64,
+        awaiters: usize,
+        driver: bool,
+    }
+    let seen = shared.slot.try_with(|ctl, out| Seen {
+        phase: match ctl.state.phase() {
             state::Phase::Idle => "idle",
             state::Phase::Running { .. } => "running",
             state::Phase::Cancelled => "cancelled",
@@ -485,21 +492,18 @@ fn debug_state<T>(shared: &Shared<T>, name: &str, f: &mut fmt::Formatter<'_>) ->
                 Some(Ok(_)) => "complete",
                 _ => "failed",
             },
-        };
-        (
-            phase,
-            ctl.state.epoch(),
-            out.waiters(),
-            ctl.state.has_driver(),
-        )
+        },
+        attempts: ctl.state.epoch(),
+        awaiters: out.waiters(),
+        driver: ctl.state.has_driver(),
     });
     match seen {
-        Some((phase, attempts, awaiters, driver)) => f
+        Some(seen) => f
             .debug_struct(name)
-            .field("phase", &phase)
-            .field("attempts", &attempts)
-            .field("awaiters", &awaiters)
-            .field("driver", &driver)
+            .field("phase", &seen.phase)
+            .field("attempts", &seen.attempts)
+            .field("awaiters", &seen.awaiters)
+            .field("driver", &seen.driver)
             .finish(),
         None => write!(f, "{name}(<locked>)"),
     }
