@@ -5,7 +5,6 @@
 //! test can run hours of timers in microseconds and see exactly what fires
 //! when.
 
-use super::driver::duration_nanos;
 use crate::sync::Mutex;
 use alloc::sync::Arc;
 use core::fmt;
@@ -55,14 +54,14 @@ impl ManualClock {
 
     /// Moves time forward by `by` (saturating at about 584 years).
     pub fn advance(&self, by: Duration) {
-        let by = duration_nanos(by).unwrap_or(u64::MAX);
+        let by = super::driver::duration_nanos(by).unwrap_or(u64::MAX);
         let mut nanos = self.nanos.lock();
         *nanos = nanos.saturating_add(by);
     }
 
     /// Moves time forward to `to`, if it is later than now.
     pub fn advance_to(&self, to: Duration) {
-        let to = duration_nanos(to).unwrap_or(u64::MAX);
+        let to = super::driver::duration_nanos(to).unwrap_or(u64::MAX);
         let mut nanos = self.nanos.lock();
         *nanos = (*nanos).max(to);
     }

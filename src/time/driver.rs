@@ -236,7 +236,8 @@ impl TimerDriver {
         });
         let link = state.wheel.insert(tick_of(deadline), key);
         state.entries.get_mut(key).expect("just inserted").wheel = Some(link);
-        self.mirror_len(state);
+        self.armed
+            .store(state.entries.len(), atomic::Ordering::Relaxed);
         *registration = Some(Registration {
             key,
             filed: deadline,
@@ -250,12 +251,6 @@ impl TimerDriver {
         Poll::Pending
     }
 
-    /// Mirrors the number of entries into `armed`.
-    fn mirror_len(&self, state: &State) {
-        self.armed
-            .store(state.entries.len(), atomic::Ordering::Relaxed);
-    }
-
     /// `true` when at least one timer waits (a hint read without the lock;
     /// the owner re-checks under the lock before parking).
     pub(crate) fn has_timers(&self) -> bool {
@@ -264,12 +259,11 @@ impl TimerDriver {
 
     /// Removes a registration (no-op for a stale key).
     pub(crate) fn cancel(&self, key: Key) {
-        let entry = {
-            let mut state = self.state.lock();
-            let entry = state.remove(key);
-            self.mirror_len(&state);
-            entry
-        };
+        let mut state = self.state.lock();
+        let entry = state.remove(key);
+        self.armed
+            .store(state.entries.len(), atomic::Ordering::Relaxed);
+        drop(state);
         drop(entry); // its waker, outside the lock
     }
 
@@ -302,7 +296,8 @@ impl TimerDriver {
                 due.push(entry.waker);
             }
         }
-        self.mirror_len(state);
+        self.armed
+            .store(state.entries.len(), atomic::Ordering::Relaxed);
     }
 
     /// When the next timer needs attention, in nanoseconds (may be at or
@@ -349,15 +344,14 @@ impl TimerDriver {
 
     /// Marks the driver dead and drops every pending waker (outside the lock).
     pub(crate) fn close(&self) {
-        let entries = {
-            let mut state = self.state.lock();
-            state.closed = true;
-            state.wheel = TimerWheel::new();
-            state.soon.clear();
-            self.armed.store(0, atomic::Ordering::Relaxed);
-            core::mem::replace(&mut state.entries, Slab::new())
-        };
-        drop(entries);
+        let mut state = self.state.lock();
+        state.closed = true;
+        state.wheel = TimerWheel::new();
+        state.soon.clear();
+        let entries = core::mem::replace(&mut state.entries, Slab::new());
+        self.armed.store(0, atomic::Ordering::Relaxed);
+        drop(state);
+        drop(entries); // their wakers, outside the lock
     }
 }
 

@@ -1,6 +1,5 @@
-//! The timer functions of the crate's root (`sleep`, `timeout`, `interval`,
-//! `now`, and their `try_` twins): timers on the driver of the executor
-//! running on this thread (found through `current.rs`).
+//! The crate's timer functions (`sleep`, `timeout`, `interval`, `now` and
+//! their `try_` twins), on the driver of the executor running on this thread.
 
 use super::driver::TimerDriver;
 use super::sleep::MadeBy;

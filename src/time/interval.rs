@@ -98,16 +98,8 @@ impl Interval {
         if Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
-        // A sleep that fired is bound and has a deadline.
-        let (Some(scheduled), Some(driver)) = (self.sleep.deadline_nanos(), self.sleep.driver())
-        else {
-            unreachable!("a sleep that fired is bound to a driver, with a deadline")
-        };
-        let now = driver.now();
-        let at = driver.to_instant(scheduled);
-        let next = self.missed.next(scheduled, now, self.period);
-        self.sleep.set_deadline_nanos(next);
-        Poll::Ready(at.unwrap_or_else(Instant::now))
+        let next = |fired, now| self.missed.next(fired, now, self.period);
+        Poll::Ready(self.sleep.rearm(next))
     }
 
     /// Restarts the schedule: the next tick is one period from now.

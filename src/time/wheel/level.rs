@@ -21,7 +21,6 @@ pub(super) const fn slot_for(when: u64, level: usize) -> usize {
 }
 
 /// The next slot to process: where it is and the tick at which it is due.
-#[derive(Clone, Copy, Debug)]
 pub(super) struct Expiration {
     pub(super) level: usize,
     pub(super) slot: usize,
