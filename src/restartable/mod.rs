@@ -363,13 +363,8 @@ impl<T: Clone + Send + 'static> RestartableTask<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn wait(&self) -> Result<T, TaskError> {
-        if let Some(outcome) = self.shared.peek() {
-            return outcome;
-        }
-        self.shared.check_not_driver_thread()?;
         self.shared
-            .slot
-            .wait_with(None, |cx| self.shared.poll_join(cx))
+            .wait(None)
             .expect("an unlimited wait returns an outcome")
     }
 
@@ -386,18 +381,7 @@ impl<T: Clone + Send + 'static> RestartableTask<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<T, TaskError>> {
-        if let Some(outcome) = self.shared.peek() {
-            return Some(outcome);
-        }
-        if timeout.is_zero() {
-            return None;
-        }
-        if let Err(error) = self.shared.check_not_driver_thread() {
-            return Some(Err(error));
-        }
-        self.shared
-            .slot
-            .wait_with(Some(timeout), |cx| self.shared.poll_join(cx))
+        self.shared.wait(Some(timeout))
     }
 }
 
@@ -532,7 +516,7 @@ impl<T: Clone + Send + 'static> Future for RestartableJoin<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.shared.poll_join(cx)
+        self.shared.poll_join(Some(cx.waker()))
     }
 }
 

@@ -27,7 +27,7 @@ use alloc::sync::Arc;
 use core::future::Future;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use core::task::{Context, Poll, Waker};
+use core::task::{Poll, Waker};
 
 /// One attempt: the factory's future, its output dropped.
 pub(super) type AttemptFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -55,7 +55,8 @@ pub(super) struct Control {
     /// Wakes the driver; refreshed by each of its polls.
     pub(super) driver_waker: Option<Waker>,
     /// Set under the lock when the driver must hear of a change;
-    /// [`Shared::locked`] wakes it once the lock is released.
+    /// [`Shared::locked`] wakes it once the lock is released (the driver's
+    /// own calls clear it).
     wake_driver: bool,
     /// The attempt future `start` made, not picked up yet.
     mailbox: Option<Handoff>,
@@ -229,18 +230,13 @@ impl<T> Shared<T> {
         result
     }
 
-    /// Like [`locked`](Self::locked), for the driver itself: it is the one
-    /// polling, so nothing wakes it.
-    fn locked_by_driver<R>(&self, f: impl FnOnce(&mut Control, &mut Outcome<'_, T>) -> R) -> R {
-        self.slot.with(|ctl, out| {
-            let result = f(ctl, out);
-            ctl.wake_driver = false;
-            result
-        })
-    }
-
     pub(super) fn set_timeout(&self, timeout: Option<u64>) {
         self.slot.with(|ctl, _| ctl.timeout = timeout);
+    }
+
+    #[cfg(feature = "std")]
+    fn set_factory_thread(&self, thread: Option<std::thread::ThreadId>) {
+        self.slot.with(|ctl, _| ctl.factory_thread = thread);
     }
 
     pub(super) fn add_handle(&self) {
@@ -288,9 +284,15 @@ impl<T> Shared<T> {
         //    caller: no attempt is left that nothing runs.
         let made = {
             let mut factory = self.factory.lock();
+            // While it runs, a `start` from inside it on this thread errors
+            // instead of deadlocking on `factory` (the guard catches every
+            // panic, so the mark is always cleared).
             #[cfg(feature = "std")]
-            let _mark = FactoryMark::new(&self.slot);
-            crate::guard::call_user(&mut *factory)
+            self.set_factory_thread(Some(std::thread::current().id()));
+            let made = crate::guard::call_user(&mut *factory);
+            #[cfg(feature = "std")]
+            self.set_factory_thread(None);
+            made
         };
         let future = match made {
             Ok(future) => future,
@@ -341,27 +343,8 @@ impl<T> Shared<T> {
     }
 
     /// The outcome for an awaiter: a clone of it, `NotStarted` before the
-    /// first start, or pending (the waker registered).
-    pub(super) fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>>
-    where
-        T: Clone,
-    {
-        self.look(Some(cx.waker()))
-    }
-
-    /// The outcome if it is known now; registers no waiter.
-    #[cfg(feature = "std")]
-    pub(super) fn peek(&self) -> Option<Result<T, TaskError>>
-    where
-        T: Clone,
-    {
-        match self.look(None) {
-            Poll::Ready(outcome) => Some(outcome),
-            Poll::Pending => None,
-        }
-    }
-
-    fn look(&self, waiter: Option<&Waker>) -> Poll<Result<T, TaskError>>
+    /// first start, or pending (`waiter` registered, if any).
+    pub(super) fn poll_join(&self, waiter: Option<&Waker>) -> Poll<Result<T, TaskError>>
     where
         T: Clone,
     {
@@ -402,20 +385,31 @@ impl<T> Shared<T> {
             })
     }
 
-    /// `Err(WouldDeadlock)` when this thread runs the attempts.
+    /// Blocks this thread until the outcome is known, for at most `timeout`
+    /// (`None`: no limit); see `RestartableTask::wait_timeout`.
     #[cfg(feature = "std")]
-    pub(super) fn check_not_driver_thread(&self) -> Result<(), TaskError> {
-        let here = std::thread::current().id();
-        let on_driver = self.slot.with(|ctl, _| ctl.driver_thread == Some(here));
-        if on_driver {
-            return Err(TaskError::would_deadlock_here());
+    pub(super) fn wait(&self, timeout: Option<core::time::Duration>) -> Option<Result<T, TaskError>>
+    where
+        T: Clone,
+    {
+        if let Poll::Ready(outcome) = self.poll_join(None) {
+            return Some(outcome);
         }
-        Ok(())
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return None;
+        }
+        // On the thread that runs the attempts, it would wait for itself.
+        let here = Some(std::thread::current().id());
+        if self.slot.with(|ctl, _| ctl.driver_thread == here) {
+            return Some(Err(TaskError::would_deadlock_here()));
+        }
+        self.slot
+            .wait_with(timeout, |cx| self.poll_join(Some(cx.waker())))
     }
 
     /// What driver `id` does at this poll; see [`Driver`].
     pub(super) fn drive(&self, id: u64, waker: &Waker, first: bool) -> Drive {
-        self.locked_by_driver(|ctl, out| {
+        self.slot.with(|ctl, out| {
             #[cfg(feature = "std")]
             if first && ctl.state.is_driver(id) {
                 if ctl.clock.is_none() {
@@ -426,6 +420,7 @@ impl<T> Shared<T> {
             #[cfg(not(feature = "std"))]
             let _ = first;
             ctl.settle(out);
+            ctl.wake_driver = false; // it is the driver that polls
             let action = ctl.state.drive(id, ctl.now(), ctl.timeout);
             let mut handoff = None;
             // A driver told to exit may be a stray: it takes nothing.
@@ -447,10 +442,11 @@ impl<T> Shared<T> {
     /// The driver's timer for attempt `epoch` fired: `true` if that timed
     /// the task out.
     pub(super) fn timer_fired(&self, epoch: u64) -> bool {
-        self.locked_by_driver(|ctl, out| {
+        self.slot.with(|ctl, out| {
             let timed_out = ctl.state.timer_fired(epoch) == Complete::Store;
             if timed_out {
                 ctl.store(out, Err(TaskError::TimedOut));
+                ctl.wake_driver = false; // it is the driver that asks
             }
             timed_out
         })
@@ -478,25 +474,4 @@ fn resume_panic(message: alloc::string::String) -> ! {
     std::panic::resume_unwind(alloc::boxed::Box::new(message));
     #[cfg(not(feature = "std"))]
     panic!("{message}");
-}
-
-/// Records, for as long as it lives, that this thread is calling the
-/// factory (so a `start` from inside the factory errors instead of
-/// deadlocking on the factory lock).
-#[cfg(feature = "std")]
-struct FactoryMark<'a, T>(&'a Slot<T, Control>);
-
-#[cfg(feature = "std")]
-impl<'a, T> FactoryMark<'a, T> {
-    fn new(slot: &'a Slot<T, Control>) -> Self {
-        slot.with(|ctl, _| ctl.factory_thread = Some(std::thread::current().id()));
-        FactoryMark(slot)
-    }
-}
-
-#[cfg(feature = "std")]
-impl<T> Drop for FactoryMark<'_, T> {
-    fn drop(&mut self) {
-        self.0.with(|ctl, _| ctl.factory_thread = None);
-    }
 }
