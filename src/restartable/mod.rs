@@ -213,7 +213,7 @@ impl<T: Send + 'static> RestartableTask<T> {
             // 2. The executor running on this thread.
             let current = crate::executor::current::with_current(Rc::clone);
             let target = current.map(|ex| Target {
-                clock: Some(ex.driver.clone()),
+                clock: crate::time::current::driver(),
                 local: true,
                 host: None,
                 spawn: move |driver| {
@@ -222,9 +222,7 @@ impl<T: Send + 'static> RestartableTask<T> {
                 },
             });
             match self.shared.start(target) {
-                Err(TaskError::NoExecutor) if pool_error.is_some() => {
-                    Err(pool_error.expect("checked"))
-                }
+                Err(TaskError::NoExecutor) => Err(pool_error.unwrap_or(TaskError::NoExecutor)),
                 other => other,
             }
         }
