@@ -1,5 +1,5 @@
-//! Timers: [`sleep`], [`sleep_until`], [`timeout`], [`interval`], on the
-//! timer wheel of the executor that polls them.
+//! Timers: [`sleep`](fn@sleep), [`sleep_until`], [`timeout`](fn@timeout),
+//! [`interval`](fn@interval), on the timer wheel of the executor polling them.
 //!
 //! Each executor owns a timer driver: a [`wheel::TimerWheel`] of 1 ms ticks
 //! behind a lock, plus the clock it reads ([`Clock`]: the system's, or a

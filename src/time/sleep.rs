@@ -22,13 +22,13 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 
-/// Future returned by [`sleep`](crate::sleep), [`sleep_until`](crate::sleep_until)
+/// Future returned by [`sleep`](fn@crate::sleep), [`sleep_until`](crate::sleep_until)
 /// and [`LocalExecutor::sleep`](crate::LocalExecutor::sleep): completes once
 /// its deadline has passed — never before.
 ///
 /// It is `Send + Sync` and `Unpin`. It may be made on any thread, in or out
 /// of an executor, and registers with the timer wheel of the executor that
-/// polls it (see [`sleep`](crate::sleep)). Dropping it cancels the
+/// polls it (see [`sleep`](fn@crate::sleep)). Dropping it cancels the
 /// registration in O(1), from any thread. A deadline too far to represent
 /// (such as `Duration::MAX` from now) never completes and registers nothing.
 #[must_use = "futures do nothing unless awaited"]
