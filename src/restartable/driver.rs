@@ -11,6 +11,7 @@
 
 use super::shared::{AttemptFuture, Shared};
 use super::state::DriverAction;
+use crate::guard::poll_user;
 use crate::time::driver::TimerDriver;
 use crate::time::Sleep;
 use alloc::sync::Arc;
@@ -28,8 +29,14 @@ pub(crate) struct Driver<T> {
     epoch: u64,
     /// The attempt's future until it completes (its output is dropped).
     attempt: Option<AttemptFuture>,
-    /// The attempt's deadline and the timer for it.
-    timer: Option<(u64, Sleep)>,
+    /// The timer for the attempt's deadline.
+    timer: Option<AttemptTimer>,
+}
+
+/// A timer for an attempt's deadline, on the driver's executor.
+struct AttemptTimer {
+    deadline: u64,
+    sleep: Sleep,
 }
 
 impl<T> Driver<T> {
@@ -44,21 +51,14 @@ impl<T> Driver<T> {
         }
     }
 
-    /// Polls the attempt: `true` once it completed (or panicked, with `std`:
-    /// the panic is reported by the panic hook; the attempt still waits for
-    /// a result until its deadline).
+    /// Polls the attempt, and drops it once it completed or panicked (with
+    /// `std`: the panic hook printed it, and the attempt still waits for a
+    /// result until its deadline).
     fn poll_attempt(&mut self, cx: &mut Context<'_>) {
         let Some(attempt) = self.attempt.as_mut() else {
             return;
         };
-        #[cfg(feature = "std")]
-        let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            attempt.as_mut().poll(cx).is_ready()
-        }))
-        .unwrap_or(true);
-        #[cfg(not(feature = "std"))]
-        let done = attempt.as_mut().poll(cx).is_ready();
-        if done {
+        if poll_user(attempt.as_mut(), cx).is_ready() {
             self.attempt = None;
         }
     }
@@ -71,14 +71,17 @@ impl<T> Driver<T> {
         clock: Option<Arc<TimerDriver>>,
         cx: &mut Context<'_>,
     ) -> bool {
-        if self.timer.as_ref().map(|(at, _)| *at) != Some(deadline) {
-            let Some(clock) = clock else {
-                return false; // a deadline is only known with a clock
-            };
-            self.timer = Some((deadline, Sleep::at(clock, Some(deadline))));
-        }
-        let (_, sleep) = self.timer.as_mut().expect("just set");
-        Pin::new(sleep).poll(cx).is_ready()
+        let timer = match &mut self.timer {
+            Some(timer) if timer.deadline == deadline => timer,
+            _ => {
+                let Some(clock) = clock else {
+                    unreachable!("a deadline is set only where the clock is known")
+                };
+                let sleep = Sleep::at(clock, Some(deadline));
+                self.timer.insert(AttemptTimer { deadline, sleep })
+            }
+        };
+        Pin::new(&mut timer.sleep).poll(cx).is_ready()
     }
 }
 
@@ -104,8 +107,8 @@ impl<T> Future for Driver<T> {
                         this.timer = None;
                         this.epoch = epoch;
                     }
-                    if let Some(fresh) = drive.fresh {
-                        this.attempt = Some(fresh);
+                    if let Some(handoff) = drive.handoff.filter(|h| h.epoch == epoch) {
+                        this.attempt = Some(handoff.future);
                     }
                     this.poll_attempt(cx);
                     let Some(deadline) = deadline else {

@@ -33,8 +33,8 @@ use core::time::Duration;
 use shared::{AttemptFuture, Shared, Target};
 
 /// A task that is started, cancelled and restarted from any thread, and
-/// completed from outside with [`set_result`](Self::set_result) — the seed's
-/// `RestartableTask`.
+/// completed from outside with [`set_result`](Self::set_result) — the
+/// `RestartableTask` of the Python library asyncio-concurrent-tasks.
 ///
 /// Each [`start`](Self::start) begins an *attempt*: it calls `f` (on the
 /// caller's thread, right there) and waits for a result for at most
@@ -213,7 +213,7 @@ impl<T: Send + 'static> RestartableTask<T> {
             // 2. The executor running on this thread.
             let current = crate::executor::current::with_current(Rc::clone);
             let target = current.map(|ex| Target {
-                clock: Some(ex.timer_driver().clone()),
+                clock: crate::time::current::driver(),
                 local: true,
                 host: None,
                 spawn: move |driver| {
@@ -222,9 +222,7 @@ impl<T: Send + 'static> RestartableTask<T> {
                 },
             });
             match self.shared.start(target) {
-                Err(TaskError::NoExecutor) if pool_error.is_some() => {
-                    Err(pool_error.expect("checked"))
-                }
+                Err(TaskError::NoExecutor) => Err(pool_error.unwrap_or(TaskError::NoExecutor)),
                 other => other,
             }
         }
@@ -363,13 +361,8 @@ impl<T: Clone + Send + 'static> RestartableTask<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn wait(&self) -> Result<T, TaskError> {
-        if let Some(outcome) = self.shared.peek() {
-            return outcome;
-        }
-        self.shared.check_not_driver_thread()?;
         self.shared
-            .slot
-            .wait_with(None, |cx| self.shared.poll_join(cx))
+            .wait(None)
             .expect("an unlimited wait returns an outcome")
     }
 
@@ -386,18 +379,7 @@ impl<T: Clone + Send + 'static> RestartableTask<T> {
     /// ```
     #[cfg(feature = "std")]
     pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<T, TaskError>> {
-        if let Some(outcome) = self.shared.peek() {
-            return Some(outcome);
-        }
-        if timeout.is_zero() {
-            return None;
-        }
-        if let Err(error) = self.shared.check_not_driver_thread() {
-            return Some(Err(error));
-        }
-        self.shared
-            .slot
-            .wait_with(Some(timeout), |cx| self.shared.poll_join(cx))
+        self.shared.wait(Some(timeout))
     }
 }
 
@@ -476,8 +458,15 @@ impl<T> fmt::Debug for RestartableTask<T> {
 
 /// Shows the phase, attempts begun and awaiters, or `<locked>`: never blocks.
 fn debug_state<T>(shared: &Shared<T>, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    let seen = shared.slot.try_with(|ctl, out| {
-        let phase = match ctl.state.phase() {
+    /// What the task shows, read under its lock (and written after it).
+    struct Seen {
+        phase: &'static str,
+        attempts: u64,
+        awaiters: usize,
+        driver: bool,
+    }
+    let seen = shared.slot.try_with(|ctl, out| Seen {
+        phase: match ctl.state.phase() {
             state::Phase::Idle => "idle",
             state::Phase::Running { .. } => "running",
             state::Phase::Cancelled => "cancelled",
@@ -485,21 +474,18 @@ fn debug_state<T>(shared: &Shared<T>, name: &str, f: &mut fmt::Formatter<'_>) ->
                 Some(Ok(_)) => "complete",
                 _ => "failed",
             },
-        };
-        (
-            phase,
-            ctl.state.epoch(),
-            out.waiters(),
-            ctl.state.has_driver(),
-        )
+        },
+        attempts: ctl.state.epoch(),
+        awaiters: out.waiters(),
+        driver: ctl.state.has_driver(),
     });
     match seen {
-        Some((phase, attempts, awaiters, driver)) => f
+        Some(seen) => f
             .debug_struct(name)
-            .field("phase", &phase)
-            .field("attempts", &attempts)
-            .field("awaiters", &awaiters)
-            .field("driver", &driver)
+            .field("phase", &seen.phase)
+            .field("attempts", &seen.attempts)
+            .field("awaiters", &seen.awaiters)
+            .field("driver", &seen.driver)
             .finish(),
         None => write!(f, "{name}(<locked>)"),
     }
@@ -528,7 +514,7 @@ impl<T: Clone + Send + 'static> Future for RestartableJoin<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.shared.poll_join(cx)
+        self.shared.poll_join(Some(cx.waker()))
     }
 }
 

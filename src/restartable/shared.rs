@@ -3,14 +3,15 @@
 //!
 //! # Ground rules
 //! - The state machine ([`State`]), the attempt future handed from `start`
-//!   to the driver (`mailbox`), the driver's clock, thread and waker live in
+//!   to the driver (a [`Handoff`]), the driver's clock, thread and waker live in
 //!   [`Control`], the companion state of the task's completion [`Slot`]:
 //!   one lock for the phase, the outcome and the awaiters' wakers, so they
 //!   always change together.
 //! - No user code runs under that lock: the factory is called under its own
 //!   lock (`factory`), never while the slot's is held; attempt futures and
-//!   refused results are handed out of the lock and dropped after it; wakers
-//!   are woken after it. The one exception is `T::clone` in the join poll.
+//!   refused results are handed out of the lock and dropped after it; the
+//!   driver's waker is woken after it ([`Shared::locked`]). The one exception
+//!   is `T::clone` in the join poll.
 //! - Lock order: `factory`, then the slot's lock (never the reverse).
 //! - Every operation first settles an expired deadline (the outcome becomes
 //!   `TimedOut` at the deadline, whoever looks first, driver or caller).
@@ -26,12 +27,18 @@ use alloc::sync::Arc;
 use core::future::Future;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use core::task::{Context, Poll, Waker};
+use core::task::{Poll, Waker};
 
 /// One attempt: the factory's future, its output dropped.
 pub(super) type AttemptFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// The user's `f`, boxed to make attempt futures.
 pub(super) type Factory = Box<dyn FnMut() -> AttemptFuture + Send>;
+
+/// The future `start` made for an attempt, on its way to the driver.
+pub(super) struct Handoff {
+    pub(super) epoch: u64,
+    pub(super) future: AttemptFuture,
+}
 
 /// The task's companion state under the slot's lock.
 pub(super) struct Control {
@@ -47,8 +54,12 @@ pub(super) struct Control {
     pub(super) driver_thread: Option<std::thread::ThreadId>,
     /// Wakes the driver; refreshed by each of its polls.
     pub(super) driver_waker: Option<Waker>,
-    /// The future `start` made for attempt `.0`, not picked up yet.
-    pub(super) mailbox: Option<(u64, AttemptFuture)>,
+    /// Set under the lock when the driver must hear of a change;
+    /// [`Shared::locked`] wakes it once the lock is released (the driver's
+    /// own calls clear it).
+    wake_driver: bool,
+    /// The attempt future `start` made, not picked up yet.
+    mailbox: Option<Handoff>,
     /// The thread calling the factory right now (it holds `factory`).
     #[cfg(feature = "std")]
     factory_thread: Option<std::thread::ThreadId>,
@@ -64,23 +75,76 @@ impl Control {
         self.clock.as_ref().map(|clock| clock.now())
     }
 
-    /// Stores `TimedOut` if the running attempt's deadline passed; then the
-    /// driver must hear of it (the returned waker).
-    pub(super) fn settle<T>(&mut self, out: &mut Outcome<'_, T>) -> Option<Waker> {
-        let now = self.now();
-        match self.state.expire(now) {
-            Complete::Store => {
-                let _ = out.complete(Err(TaskError::TimedOut));
-                self.driver_waker.clone()
+    /// Stores the outcome the state machine just decided on, and has the
+    /// driver told.
+    fn store<T>(&mut self, out: &mut Outcome<'_, T>, outcome: Result<T, TaskError>) {
+        if out.complete(outcome).is_err() {
+            unreachable!("the phase and the outcome change together: the slot was empty");
+        }
+        self.wake_driver = true;
+    }
+
+    /// Stores `TimedOut` if the running attempt's deadline passed.
+    fn settle<T>(&mut self, out: &mut Outcome<'_, T>) {
+        if self.state.expire(self.now()) == Complete::Store {
+            self.store(out, Err(TaskError::TimedOut));
+        }
+    }
+
+    /// Ends the running attempt, if any (the driver, told, drops it); `true`
+    /// when there was one.
+    fn end_attempt(&mut self) -> bool {
+        let ended = self.state.cancel() == Cancel::EndAttempt;
+        self.wake_driver |= ended;
+        ended
+    }
+
+    /// Decides a `start`: the attempt it began, and the driver to spawn for
+    /// it when none was installed (made from `target`); `None` when an
+    /// attempt runs already or the task is complete.
+    fn begin<T, S>(
+        &mut self,
+        out: &mut Outcome<'_, T>,
+        target: Option<Target<S>>,
+    ) -> Result<Option<Began<S>>, TaskError> {
+        self.settle(out);
+        #[cfg(feature = "std")]
+        if self.state.can_begin() && self.factory_thread == Some(std::thread::current().id()) {
+            // This thread is inside the factory (it holds `factory`).
+            return Err(TaskError::would_deadlock_here());
+        }
+        let mut new_driver = None;
+        let mut decision = self.state.start(self.now(), self.timeout);
+        if decision == Start::NeedDriver {
+            let target = target.ok_or(TaskError::NoExecutor)?;
+            let id = self.state.next_driver_id();
+            let installed = self.state.install_driver(id);
+            debug_assert!(installed, "NeedDriver means no driver");
+            self.clock = target.clock;
+            #[cfg(feature = "std")]
+            {
+                self.driver_thread = target.local.then(|| std::thread::current().id());
+                self.host = target.host;
             }
-            Complete::AlreadyDone => None,
+            #[cfg(not(feature = "std"))]
+            let _ = target.local;
+            new_driver = Some(NewDriver {
+                id,
+                spawn: target.spawn,
+            });
+            decision = self.state.start(self.now(), self.timeout);
+        }
+        match decision {
+            Start::Begin { epoch } => Ok(Some(Began { epoch, new_driver })),
+            Start::AlreadyRunning | Start::Finished if new_driver.is_none() => Ok(None),
+            _ => unreachable!("a driver is installed only for an attempt that begins"),
         }
     }
 
     /// Forgets driver `id` if it is the installed one: the running attempt
     /// counts as cancelled. Returns the unclaimed attempt future, to drop
     /// outside the lock.
-    pub(super) fn driver_gone(&mut self, id: u64) -> Option<AttemptFuture> {
+    fn driver_gone(&mut self, id: u64) -> Option<Handoff> {
         if !self.state.driver_gone(id) {
             return None;
         }
@@ -90,7 +154,7 @@ impl Control {
             self.driver_thread = None;
         }
         self.driver_waker = None;
-        self.mailbox.take().map(|(_, f)| f)
+        self.mailbox.take()
     }
 }
 
@@ -104,6 +168,19 @@ pub(super) struct Target<S> {
     #[cfg(feature = "std")]
     pub(super) host: Option<Arc<dyn crate::pool::ServiceHost>>,
     pub(super) spawn: S,
+}
+
+/// An attempt a `start` began.
+struct Began<S> {
+    epoch: u64,
+    /// The driver installed for it, to spawn once the lock is released.
+    new_driver: Option<NewDriver<S>>,
+}
+
+/// A driver installed under the lock, not spawned yet.
+struct NewDriver<S> {
+    id: u64,
+    spawn: S,
 }
 
 /// The part of the task that every clone, join future and the driver share.
@@ -124,6 +201,7 @@ impl<T> Shared<T> {
                 #[cfg(feature = "std")]
                 driver_thread: None,
                 driver_waker: None,
+                wake_driver: false,
                 mailbox: None,
                 #[cfg(feature = "std")]
                 factory_thread: None,
@@ -135,8 +213,30 @@ impl<T> Shared<T> {
         }
     }
 
+    /// Runs `f` under the slot's lock, then, with the lock released, wakes
+    /// the driver if `f` asked for it (`wake_driver`).
+    fn locked<R>(&self, f: impl FnOnce(&mut Control, &mut Outcome<'_, T>) -> R) -> R {
+        let mut waker = None;
+        let result = self.slot.with(|ctl, out| {
+            let result = f(ctl, out);
+            if core::mem::take(&mut ctl.wake_driver) {
+                waker = ctl.driver_waker.clone();
+            }
+            result
+        });
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        result
+    }
+
     pub(super) fn set_timeout(&self, timeout: Option<u64>) {
         self.slot.with(|ctl, _| ctl.timeout = timeout);
+    }
+
+    #[cfg(feature = "std")]
+    fn set_factory_thread(&self, thread: Option<std::thread::ThreadId>) {
+        self.slot.with(|ctl, _| ctl.factory_thread = thread);
     }
 
     pub(super) fn add_handle(&self) {
@@ -149,14 +249,11 @@ impl<T> Shared<T> {
         if self.handles.fetch_sub(1, Ordering::AcqRel) != 1 {
             return;
         }
-        let waker = self.slot.with(|ctl, out| match ctl.state.abandon() {
-            Complete::Store => {
-                let _ = out.complete(Err(TaskError::Cancelled));
-                ctl.driver_waker.clone()
+        self.locked(|ctl, out| {
+            if ctl.state.abandon() == Complete::Store {
+                ctl.store(out, Err(TaskError::Cancelled));
             }
-            Complete::AlreadyDone => None,
         });
-        wake(waker);
     }
 
     /// Begins an attempt unless one runs or the task is complete; see
@@ -167,52 +264,17 @@ impl<T> Shared<T> {
     where
         S: FnOnce(Driver<T>) -> Result<(), TaskError>,
     {
-        let mut target = target;
-        // 1. Decide under the lock; reserve a driver id if one is needed.
-        let decided = self.slot.with(|ctl, out| {
-            let waker = ctl.settle(out);
-            #[cfg(feature = "std")]
-            if ctl.state.can_begin() && ctl.factory_thread == Some(std::thread::current().id()) {
-                // This thread is inside the factory (it holds `factory`).
-                return (Err(factory_reentered()), waker);
-            }
-            let mut spawn = None;
-            let mut decision = ctl.state.start(ctl.now(), ctl.timeout);
-            if decision == Start::NeedDriver {
-                let Some(t) = target.take() else {
-                    return (Err(TaskError::NoExecutor), waker);
-                };
-                let id = ctl.state.next_driver_id();
-                let installed = ctl.state.install_driver(id);
-                debug_assert!(installed, "NeedDriver means no driver");
-                ctl.clock = t.clock;
-                #[cfg(feature = "std")]
-                {
-                    ctl.driver_thread = t.local.then(|| std::thread::current().id());
-                    ctl.host = t.host;
-                }
-                #[cfg(not(feature = "std"))]
-                let _ = t.local;
-                spawn = Some((id, t.spawn));
-                decision = ctl.state.start(ctl.now(), ctl.timeout);
-            }
-            (Ok((decision, spawn)), waker)
-        });
-        let (decided, waker) = decided;
-        wake(waker);
-        let (decision, spawn) = decided?;
-        let epoch = match decision {
-            Start::Begin { epoch } => epoch,
-            Start::AlreadyRunning | Start::Finished => return Ok(false),
-            Start::NeedDriver => unreachable!("a driver was installed"),
+        // 1. Decide under the lock; install a driver if one is needed.
+        let Some(Began { epoch, new_driver }) = self.locked(|ctl, out| ctl.begin(out, target))?
+        else {
+            return Ok(false);
         };
-        // 2. Spawn the driver reserved above, outside the lock.
-        if let Some((id, spawn)) = spawn {
+        // 2. Spawn the driver installed above, outside the lock.
+        if let Some(NewDriver { id, spawn }) = new_driver {
             if let Err(error) = spawn(Driver::new(self.clone(), id)) {
                 // The driver future is gone (its drop may already have
                 // forgotten it): the attempt never ran.
-                let stale = self.slot.with(|ctl, _| ctl.driver_gone(id));
-                drop(stale);
+                self.driver_dropped(id);
                 return Err(error);
             }
         }
@@ -222,98 +284,73 @@ impl<T> Shared<T> {
         //    caller: no attempt is left that nothing runs.
         let made = {
             let mut factory = self.factory.lock();
+            // While it runs, a `start` from inside it on this thread errors
+            // instead of deadlocking on `factory` (the guard catches every
+            // panic, so the mark is always cleared).
             #[cfg(feature = "std")]
-            let _mark = FactoryMark::new(&self.slot);
-            crate::guard::call_user(&mut *factory)
+            self.set_factory_thread(Some(std::thread::current().id()));
+            let made = crate::guard::call_user(&mut *factory);
+            #[cfg(feature = "std")]
+            self.set_factory_thread(None);
+            made
         };
         let future = match made {
             Ok(future) => future,
             Err(message) => {
-                let waker = self.slot.with(|ctl, _| {
+                self.locked(|ctl, _| {
                     if ctl.state.is_running(epoch) {
-                        let _ = ctl.state.cancel();
-                        ctl.driver_waker.clone()
-                    } else {
-                        None
+                        ctl.end_attempt();
                     }
                 });
-                wake(waker);
                 resume_panic(message)
             }
         };
         // 4. Hand the future to the driver, unless the attempt ended meanwhile.
-        let (stale, waker) = self.slot.with(|ctl, _| {
-            if ctl.state.is_running(epoch) {
-                let stale = ctl.mailbox.replace((epoch, future)).map(|(_, f)| f);
-                (stale, ctl.driver_waker.clone())
-            } else {
-                (Some(future), None)
+        let handoff = Handoff { epoch, future };
+        let stale = self.locked(|ctl, _| {
+            if !ctl.state.is_running(epoch) {
+                return Some(handoff);
             }
+            ctl.wake_driver = true;
+            ctl.mailbox.replace(handoff)
         });
         drop(stale);
-        wake(waker);
         Ok(true)
     }
 
     /// Ends the running attempt (the driver drops it on its thread); `true`
     /// when there was one.
     pub(super) fn cancel(&self) -> bool {
-        let (ended, waker) = self.slot.with(|ctl, out| {
-            let expired = ctl.settle(out);
-            match ctl.state.cancel() {
-                Cancel::EndAttempt => (true, ctl.driver_waker.clone()),
-                Cancel::Nothing => (false, expired),
-            }
-        });
-        wake(waker);
-        ended
+        self.locked(|ctl, out| {
+            ctl.settle(out);
+            ctl.end_attempt()
+        })
     }
 
     /// Completes the task with `value` unless it is complete; `Err(value)`
     /// hands a refused value back (to drop outside the lock).
     pub(super) fn set_result(&self, value: T) -> Result<(), T> {
-        let (stored, waker) = self.slot.with(|ctl, out| {
-            let expired = ctl.settle(out);
+        self.locked(|ctl, out| {
+            ctl.settle(out);
             match ctl.state.complete() {
-                Complete::Store => match out.complete(Ok(value)) {
-                    Ok(()) => (Ok(()), ctl.driver_waker.clone()),
-                    Err(refused) => (Err(refused.ok()), expired),
-                },
-                Complete::AlreadyDone => (Err(Some(value)), expired),
+                Complete::Store => {
+                    ctl.store(out, Ok(value));
+                    Ok(())
+                }
+                Complete::AlreadyDone => Err(value),
             }
-        });
-        wake(waker);
-        stored.map_err(|value| value.expect("the slot refuses only when done"))
+        })
     }
 
     /// The outcome for an awaiter: a clone of it, `NotStarted` before the
-    /// first start, or pending (the waker registered).
-    pub(super) fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>>
+    /// first start, or pending (`waiter` registered, if any).
+    pub(super) fn poll_join(&self, waiter: Option<&Waker>) -> Poll<Result<T, TaskError>>
     where
         T: Clone,
     {
-        self.look(Some(cx.waker()))
-    }
-
-    /// The outcome if it is known now; registers no waiter.
-    #[cfg(feature = "std")]
-    pub(super) fn peek(&self) -> Option<Result<T, TaskError>>
-    where
-        T: Clone,
-    {
-        match self.look(None) {
-            Poll::Ready(outcome) => Some(outcome),
-            Poll::Pending => None,
-        }
-    }
-
-    fn look(&self, waiter: Option<&Waker>) -> Poll<Result<T, TaskError>>
-    where
-        T: Clone,
-    {
-        let (poll, waker) = self.slot.with(|ctl, out| {
-            let waker = ctl.settle(out);
-            let poll = if let Some(outcome) = out.peek() {
+        self.locked(|ctl, out| {
+            ctl.settle(out);
+            if let Some(outcome) = out.peek() {
                 Poll::Ready(crate::slot::clone_outcome(outcome))
             } else if ctl.state.phase() == Phase::Idle {
                 Poll::Ready(Err(TaskError::NotStarted))
@@ -322,11 +359,8 @@ impl<T> Shared<T> {
                     out.register(waiter);
                 }
                 Poll::Pending
-            };
-            (poll, waker)
-        });
-        wake(waker);
-        poll
+            }
+        })
     }
 
     /// The pool the last driver was started on, if any (S4).
@@ -344,31 +378,38 @@ impl<T> Shared<T> {
 
     /// `true` once the outcome is known (settling an expired deadline).
     pub(super) fn is_finished(&self) -> bool {
-        if self.slot.is_complete() {
-            return true;
-        }
-        let (done, waker) = self.slot.with(|ctl, out| {
-            let waker = ctl.settle(out);
-            (out.is_complete(), waker)
-        });
-        wake(waker);
-        done
+        self.slot.is_complete()
+            || self.locked(|ctl, out| {
+                ctl.settle(out);
+                out.is_complete()
+            })
     }
 
-    /// `Err(WouldDeadlock)` when this thread runs the attempts.
+    /// Blocks this thread until the outcome is known, for at most `timeout`
+    /// (`None`: no limit); see `RestartableTask::wait_timeout`.
     #[cfg(feature = "std")]
-    pub(super) fn check_not_driver_thread(&self) -> Result<(), TaskError> {
-        let here = std::thread::current().id();
-        let on_driver = self.slot.with(|ctl, _| ctl.driver_thread == Some(here));
-        if on_driver {
-            return Err(TaskError::would_deadlock_here());
+    pub(super) fn wait(&self, timeout: Option<core::time::Duration>) -> Option<Result<T, TaskError>>
+    where
+        T: Clone,
+    {
+        if let Poll::Ready(outcome) = self.poll_join(None) {
+            return Some(outcome);
         }
-        Ok(())
+        if timeout.is_some_and(|t| t.is_zero()) {
+            return None;
+        }
+        // On the thread that runs the attempts, it would wait for itself.
+        let here = Some(std::thread::current().id());
+        if self.slot.with(|ctl, _| ctl.driver_thread == here) {
+            return Some(Err(TaskError::would_deadlock_here()));
+        }
+        self.slot
+            .wait_with(timeout, |cx| self.poll_join(Some(cx.waker())))
     }
 
     /// What driver `id` does at this poll; see [`Driver`].
     pub(super) fn drive(&self, id: u64, waker: &Waker, first: bool) -> Drive {
-        let (drive, stale) = self.slot.with(|ctl, out| {
+        self.slot.with(|ctl, out| {
             #[cfg(feature = "std")]
             if first && ctl.state.is_driver(id) {
                 if ctl.clock.is_none() {
@@ -378,52 +419,37 @@ impl<T> Shared<T> {
             }
             #[cfg(not(feature = "std"))]
             let _ = first;
-            // The driver is the one polling: no need to wake it.
-            let _ = ctl.settle(out);
+            ctl.settle(out);
+            ctl.wake_driver = false; // it is the driver that polls
             let action = ctl.state.drive(id, ctl.now(), ctl.timeout);
-            let mut fresh = None;
-            let stale = match action {
-                DriverAction::Exit => None,
-                DriverAction::Idle => ctl.mailbox.take().map(|(_, f)| f),
-                DriverAction::Run { epoch, .. } => match ctl.mailbox.take() {
-                    Some((e, f)) if e == epoch => {
-                        fresh = Some(f);
-                        None
-                    }
-                    other => other.map(|(_, f)| f),
-                },
-            };
+            let mut handoff = None;
+            // A driver told to exit may be a stray: it takes nothing.
             if action != DriverAction::Exit {
+                handoff = ctl.mailbox.take();
                 match &ctl.driver_waker {
                     Some(w) if w.will_wake(waker) => {}
                     _ => ctl.driver_waker = Some(waker.clone()),
                 }
             }
-            let clock = ctl.clock.clone();
-            (
-                Drive {
-                    action,
-                    fresh,
-                    clock,
-                },
-                stale,
-            )
-        });
-        drop(stale);
-        drive
+            Drive {
+                action,
+                handoff,
+                clock: ctl.clock.clone(),
+            }
+        })
     }
 
     /// The driver's timer for attempt `epoch` fired: `true` if that timed
     /// the task out.
     pub(super) fn timer_fired(&self, epoch: u64) -> bool {
-        self.slot
-            .with(|ctl, out| match ctl.state.timer_fired(epoch) {
-                Complete::Store => {
-                    let _ = out.complete(Err(TaskError::TimedOut));
-                    true
-                }
-                Complete::AlreadyDone => false,
-            })
+        self.slot.with(|ctl, out| {
+            let timed_out = ctl.state.timer_fired(epoch) == Complete::Store;
+            if timed_out {
+                ctl.store(out, Err(TaskError::TimedOut));
+                ctl.wake_driver = false; // it is the driver that asks
+            }
+            timed_out
+        })
     }
 
     /// Driver `id` is being dropped.
@@ -436,8 +462,9 @@ impl<T> Shared<T> {
 /// What [`Shared::drive`] tells the driver.
 pub(super) struct Drive {
     pub(super) action: DriverAction,
-    /// The attempt's future, when `start` handed a new one over.
-    pub(super) fresh: Option<AttemptFuture>,
+    /// The future `start` handed over, if any; one for an earlier attempt
+    /// is stale, for the driver to drop.
+    pub(super) handoff: Option<Handoff>,
     pub(super) clock: Option<Arc<TimerDriver>>,
 }
 
@@ -447,37 +474,4 @@ fn resume_panic(message: alloc::string::String) -> ! {
     std::panic::resume_unwind(alloc::boxed::Box::new(message));
     #[cfg(not(feature = "std"))]
     panic!("{message}");
-}
-
-fn wake(waker: Option<Waker>) {
-    if let Some(waker) = waker {
-        waker.wake();
-    }
-}
-
-/// A `start` from inside the factory on this thread would wait for itself.
-#[cfg(feature = "std")]
-fn factory_reentered() -> TaskError {
-    TaskError::would_deadlock_here()
-}
-
-/// Records, for as long as it lives, that this thread is calling the
-/// factory (so a `start` from inside the factory errors instead of
-/// deadlocking on the factory lock).
-#[cfg(feature = "std")]
-struct FactoryMark<'a, T>(&'a Slot<T, Control>);
-
-#[cfg(feature = "std")]
-impl<'a, T> FactoryMark<'a, T> {
-    fn new(slot: &'a Slot<T, Control>) -> Self {
-        slot.with(|ctl, _| ctl.factory_thread = Some(std::thread::current().id()));
-        FactoryMark(slot)
-    }
-}
-
-#[cfg(feature = "std")]
-impl<T> Drop for FactoryMark<'_, T> {
-    fn drop(&mut self) {
-        self.0.with(|ctl, _| ctl.factory_thread = None);
-    }
 }

@@ -36,6 +36,23 @@ impl Counters {
     }
 }
 
+/// A counted task, `timeout` per attempt, started on a fresh manual executor.
+struct Started {
+    ex: LocalExecutor,
+    c: Counters,
+    task: RestartableTask<u8>,
+}
+
+impl Started {
+    fn new(timeout: Duration) -> Self {
+        let ex = LocalExecutor::new_manual();
+        let c = Counters::default();
+        let task = c.task::<u8>(timeout);
+        assert!(task.start_in(&ex));
+        Started { ex, c, task }
+    }
+}
+
 struct DropCount(Arc<AtomicUsize>);
 
 impl Drop for DropCount {
@@ -64,10 +81,7 @@ const MS: Duration = Duration::from_millis(1);
 
 #[test]
 fn factory_runs_in_start_and_the_driver_drops_a_cancelled_attempt() {
-    let ex = LocalExecutor::new_manual();
-    let c = Counters::default();
-    let task = c.task::<u8>(Duration::MAX);
-    assert!(task.start_in(&ex));
+    let Started { ex, c, task } = Started::new(Duration::MAX);
     assert_eq!(Counters::get(&c.calls), 1, "f is called inside start");
     assert_eq!(Counters::get(&c.polls), 0, "its future runs on the driver");
     ex.run_until_stalled();
@@ -95,10 +109,7 @@ fn factory_runs_in_start_and_the_driver_drops_a_cancelled_attempt() {
 
 #[test]
 fn each_attempt_times_out_from_its_own_start() {
-    let ex = LocalExecutor::new_manual();
-    let c = Counters::default();
-    let task = c.task::<u8>(100 * MS);
-    assert!(task.start_in(&ex));
+    let Started { ex, c, task } = Started::new(100 * MS);
     ex.run_until_stalled();
     ex.advance_time(60 * MS);
     assert!(task.cancel());
@@ -141,10 +152,7 @@ fn a_passed_deadline_wins_over_a_late_result_before_the_driver_runs() {
 
 #[test]
 fn zero_timeout_times_out_at_once_and_max_never() {
-    let ex = LocalExecutor::new_manual();
-    let c = Counters::default();
-    let task = c.task::<u8>(Duration::ZERO);
-    assert!(task.start_in(&ex));
+    let Started { ex, c, task } = Started::new(Duration::ZERO);
     assert_eq!(Counters::get(&c.calls), 1);
     assert!(task.is_finished());
     ex.run_until_stalled();
@@ -222,10 +230,7 @@ fn a_dropped_executor_cancels_the_attempt_and_the_next_start_spawns_a_driver() {
 
 #[test]
 fn dropping_the_last_handle_ends_the_task_for_awaiters_left() {
-    let ex = LocalExecutor::new_manual();
-    let c = Counters::default();
-    let task = c.task::<u8>(Duration::MAX);
-    task.start_in(&ex);
+    let Started { ex, c, task } = Started::new(Duration::MAX);
     ex.run_until_stalled();
     let mut join = task.join();
     let clone = task.clone();
@@ -244,10 +249,7 @@ fn dropping_the_last_handle_ends_the_task_for_awaiters_left() {
 
 #[test]
 fn a_restart_before_the_driver_looks_replaces_the_attempt() {
-    let ex = LocalExecutor::new_manual();
-    let c = Counters::default();
-    let task = c.task::<u8>(Duration::MAX);
-    task.start_in(&ex);
+    let Started { ex, c, task } = Started::new(Duration::MAX);
     task.cancel();
     task.start_in(&ex);
     assert_eq!(Counters::get(&c.calls), 2);

@@ -49,19 +49,19 @@ impl ManualClock {
 
     /// Time since this clock's origin.
     pub fn now(&self) -> Duration {
-        Duration::from_nanos(*self.nanos.lock())
+        Duration::from_nanos(self.nanos())
     }
 
     /// Moves time forward by `by` (saturating at about 584 years).
     pub fn advance(&self, by: Duration) {
-        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let by = super::driver::duration_nanos(by).unwrap_or(u64::MAX);
         let mut nanos = self.nanos.lock();
         *nanos = nanos.saturating_add(by);
     }
 
     /// Moves time forward to `to`, if it is later than now.
     pub fn advance_to(&self, to: Duration) {
-        let to = u64::try_from(to.as_nanos()).unwrap_or(u64::MAX);
+        let to = super::driver::duration_nanos(to).unwrap_or(u64::MAX);
         let mut nanos = self.nanos.lock();
         *nanos = (*nanos).max(to);
     }

@@ -35,7 +35,7 @@ use core::fmt;
 #[cfg(target_has_atomic = "64")]
 use core::sync::atomic::AtomicU64;
 use core::sync::atomic::{self, AtomicUsize};
-use core::task::Waker;
+use core::task::{Poll, Waker};
 use core::time::Duration;
 
 /// Nanoseconds per wheel tick (1 ms).
@@ -196,60 +196,59 @@ impl TimerDriver {
         registration: &mut Option<Registration>,
         deadline: u64,
         waker: &Waker,
-    ) -> core::task::Poll<()> {
-        use core::task::Poll;
+    ) -> Poll<()> {
         #[cfg(target_has_atomic = "64")]
         if registration.is_none() && deadline <= self.seen.load(atomic::Ordering::Relaxed) {
             return Poll::Ready(());
         }
-        let (wake_owner, replaced) = {
-            let mut state = self.state.lock();
-            let state = &mut *state;
-            // With `std` a timer rebinds to the executor polling it, which
-            // is running; without, it stays on the one that made it.
-            assert!(
-                !state.closed,
-                "concurrent_tasks: a timer was polled after the executor that made it was                  dropped (without std a timer stays on its executor)"
-            );
-            let mut replaced = None;
-            if let Some(Registration { key: k, filed }) = *registration {
-                match state.entries.get_mut(k) {
-                    Some(entry) if filed <= deadline => {
-                        if !entry.waker.will_wake(waker) {
-                            entry.waker = waker.clone();
-                        }
-                        return Poll::Pending;
+        // An entry this replaces; declared first, so it drops after the lock.
+        let mut replaced = None;
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        // With `std` a timer rebinds to the executor polling it, which is
+        // running; without, it stays on the one that made it.
+        assert!(
+            !state.closed,
+            "concurrent_tasks: a timer was polled after the executor that made it was \
+             dropped (without std a timer stays on its executor)"
+        );
+        if let Some(Registration { key, filed }) = *registration {
+            match state.entries.get_mut(key) {
+                Some(entry) if filed <= deadline => {
+                    if !entry.waker.will_wake(waker) {
+                        entry.waker = waker.clone();
                     }
-                    Some(_) => replaced = state.remove(k),
-                    None => {
-                        *registration = None;
-                        if deadline <= filed || self.now() >= deadline {
-                            return Poll::Ready(());
-                        }
+                    return Poll::Pending;
+                }
+                Some(_) => replaced = state.remove(key),
+                None => {
+                    *registration = None;
+                    if deadline <= filed || self.now() >= deadline {
+                        return Poll::Ready(());
                     }
                 }
             }
-            let k = state.entries.insert(Entry {
-                deadline,
-                waker: waker.clone(),
-                wheel: None,
-            });
-            let link = state.wheel.insert(tick_of(deadline), k);
-            state.entries.get_mut(k).expect("just inserted").wheel = Some(link);
-            self.armed
-                .store(state.entries.len(), atomic::Ordering::Relaxed);
-            *registration = Some(Registration {
-                key: k,
-                filed: deadline,
-            });
-            let wake_owner = matches!(state.parked_until, Some(until) if deadline < until);
-            (wake_owner, replaced)
-        };
-        drop(replaced); // its waker, outside the lock
+        }
+        let key = state.entries.insert(Entry {
+            deadline,
+            waker: waker.clone(),
+            wheel: None,
+        });
+        let link = state.wheel.insert(tick_of(deadline), key);
+        state.entries.get_mut(key).expect("just inserted").wheel = Some(link);
+        self.armed
+            .store(state.entries.len(), atomic::Ordering::Relaxed);
+        *registration = Some(Registration {
+            key,
+            filed: deadline,
+        });
+        let wake_owner = matches!(state.parked_until, Some(until) if deadline < until);
+        drop(guard); // wakers run and drop outside the lock
+        drop(replaced);
         if wake_owner {
             self.unpark.wake_by_ref();
         }
-        core::task::Poll::Pending
+        Poll::Pending
     }
 
     /// `true` when at least one timer waits (a hint read without the lock;
@@ -260,13 +259,11 @@ impl TimerDriver {
 
     /// Removes a registration (no-op for a stale key).
     pub(crate) fn cancel(&self, key: Key) {
-        let entry = {
-            let mut state = self.state.lock();
-            let entry = state.remove(key);
-            self.armed
-                .store(state.entries.len(), atomic::Ordering::Relaxed);
-            entry
-        };
+        let mut state = self.state.lock();
+        let entry = state.remove(key);
+        self.armed
+            .store(state.entries.len(), atomic::Ordering::Relaxed);
+        drop(state);
         drop(entry); // its waker, outside the lock
     }
 
@@ -314,10 +311,7 @@ impl TimerDriver {
             .wheel
             .next_expiration()
             .map(|tick| tick.saturating_sub(1).saturating_mul(TICK_NANOS));
-        match (soon, wheel) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        soon.into_iter().chain(wheel).min()
     }
 
     /// Records that the owner is about to park and returns until when.
@@ -350,15 +344,14 @@ impl TimerDriver {
 
     /// Marks the driver dead and drops every pending waker (outside the lock).
     pub(crate) fn close(&self) {
-        let entries = {
-            let mut state = self.state.lock();
-            state.closed = true;
-            state.wheel = TimerWheel::new();
-            state.soon.clear();
-            self.armed.store(0, atomic::Ordering::Relaxed);
-            core::mem::replace(&mut state.entries, Slab::new())
-        };
-        drop(entries);
+        let mut state = self.state.lock();
+        state.closed = true;
+        state.wheel = TimerWheel::new();
+        state.soon.clear();
+        let entries = core::mem::replace(&mut state.entries, Slab::new());
+        self.armed.store(0, atomic::Ordering::Relaxed);
+        drop(state);
+        drop(entries); // their wakers, outside the lock
     }
 }
 
@@ -388,58 +381,4 @@ impl fmt::Debug for TimerDriver {
 }
 
 #[cfg(all(test, feature = "std"))]
-mod tests {
-    use super::*;
-    use alloc::sync::Arc;
-    use core::sync::atomic::AtomicUsize;
-
-    /// A driver on a manual clock whose "unpark" counts wakes.
-    fn counted_driver() -> (Arc<TimerDriver>, Arc<AtomicUsize>) {
-        let unparks = Arc::new(AtomicUsize::new(0));
-        let counter = unparks.clone();
-        let unpark = waker_fn::waker_fn(move || {
-            counter.fetch_add(1, atomic::Ordering::SeqCst);
-        });
-        let clock = crate::time::ManualClock::new();
-        (Arc::new(TimerDriver::new(clock.into(), unpark)), unparks)
-    }
-
-    #[test]
-    fn t1_a_timer_filed_from_another_thread_before_the_parked_deadline_unparks_the_owner() {
-        let (driver, unparks) = counted_driver();
-        let noop = waker_fn::waker_fn(|| {});
-        let mut far = None;
-        let _ = driver.poll_timer(&mut far, 10 * TICK_NANOS, &noop);
-        assert_eq!(driver.prepare_park(), Some(9 * TICK_NANOS));
-        let filer = {
-            let driver = driver.clone();
-            std::thread::spawn(move || {
-                let mut near = None;
-                let noop = waker_fn::waker_fn(|| {});
-                let _ = driver.poll_timer(&mut near, 2 * TICK_NANOS, &noop);
-                let mut later = None;
-                let _ = driver.poll_timer(&mut later, 20 * TICK_NANOS, &noop);
-            })
-        };
-        filer.join().unwrap();
-        assert_eq!(
-            unparks.load(atomic::Ordering::SeqCst),
-            1,
-            "only the earlier deadline wakes the parked owner"
-        );
-        driver.unparked();
-    }
-
-    #[test]
-    fn t3_a_deadline_the_clock_has_shown_is_ready_at_the_first_poll() {
-        let (driver, _) = counted_driver();
-        let noop = waker_fn::waker_fn(|| {});
-        let now = driver.now();
-        let mut zero = None;
-        assert!(driver.poll_timer(&mut zero, now, &noop).is_ready());
-        assert!(zero.is_none(), "nothing registered");
-        let mut ahead = None;
-        assert!(driver.poll_timer(&mut ahead, now + 1, &noop).is_pending());
-        assert_eq!(driver.len(), 1);
-    }
-}
+mod tests;

@@ -22,13 +22,13 @@ use core::pin::Pin;
 use core::task::{Context, Poll};
 use core::time::Duration;
 
-/// Future returned by [`sleep`](crate::sleep), [`sleep_until`](crate::sleep_until)
+/// Future returned by [`sleep`](fn@crate::sleep), [`sleep_until`](crate::sleep_until)
 /// and [`LocalExecutor::sleep`](crate::LocalExecutor::sleep): completes once
 /// its deadline has passed — never before.
 ///
 /// It is `Send + Sync` and `Unpin`. It may be made on any thread, in or out
 /// of an executor, and registers with the timer wheel of the executor that
-/// polls it (see [`sleep`](crate::sleep)). Dropping it cancels the
+/// polls it (see [`sleep`](fn@crate::sleep)). Dropping it cancels the
 /// registration in O(1), from any thread. A deadline too far to represent
 /// (such as `Duration::MAX` from now) never completes and registers nothing.
 #[must_use = "futures do nothing unless awaited"]
@@ -56,6 +56,19 @@ enum Deadline {
     /// Not bound yet: at this point in time.
     #[cfg(feature = "std")]
     Until(std::time::Instant),
+}
+
+impl Deadline {
+    /// At `nanos` on the bound driver (`None`: never).
+    fn at(nanos: Option<u64>) -> Self {
+        nanos.map_or(Deadline::Never, Deadline::At)
+    }
+
+    /// Not bound yet: `duration` after the first poll (never when it does
+    /// not fit in `u64` nanoseconds).
+    fn after(duration: Duration) -> Self {
+        super::driver::duration_nanos(duration).map_or(Deadline::Never, Deadline::After)
+    }
 }
 
 /// A sleep's entry on its driver, and the deadline it was filed at.
@@ -100,7 +113,7 @@ impl Sleep {
     pub(crate) fn at(driver: Arc<TimerDriver>, deadline: Option<u64>) -> Self {
         Sleep {
             driver: Some(driver),
-            deadline: deadline.map_or(Deadline::Never, Deadline::At),
+            deadline: Deadline::at(deadline),
             registration: None,
             made_by: MadeBy::Internal,
         }
@@ -116,36 +129,30 @@ impl Sleep {
     /// there is one, else counted from its first poll.
     #[cfg(feature = "std")]
     pub(crate) fn after_here(duration: Duration, made_by: MadeBy) -> Self {
-        let sleep = match super::current::driver() {
-            Some(driver) => Self::after(driver, duration),
-            None => Sleep {
-                driver: None,
-                deadline: super::driver::duration_nanos(duration)
-                    .map_or(Deadline::Never, Deadline::After),
-                registration: None,
-                made_by,
-            },
-        };
-        sleep.made_by(made_by)
+        Self::here(Deadline::after(duration), made_by)
     }
 
     /// A sleep due at `deadline`: bound to this thread's executor if there
     /// is one, else at its first poll.
     #[cfg(feature = "std")]
     pub(crate) fn until_here(deadline: std::time::Instant, made_by: MadeBy) -> Self {
-        let sleep = match super::current::driver() {
-            Some(driver) => {
-                let at = driver.nanos_at(deadline);
-                Self::at(driver, at)
-            }
-            None => Sleep {
-                driver: None,
-                deadline: Deadline::Until(deadline),
-                registration: None,
-                made_by,
-            },
+        Self::here(Deadline::Until(deadline), made_by)
+    }
+
+    /// An unbound sleep due at `deadline`, bound at once to this thread's
+    /// executor if there is one.
+    #[cfg(feature = "std")]
+    fn here(deadline: Deadline, made_by: MadeBy) -> Self {
+        let mut sleep = Sleep {
+            driver: None,
+            deadline,
+            registration: None,
+            made_by,
         };
-        sleep.made_by(made_by)
+        if let Some(driver) = super::current::driver() {
+            sleep.rebind(driver);
+        }
+        sleep
     }
 
     pub(crate) fn made_by(mut self, made_by: MadeBy) -> Self {
@@ -182,9 +189,7 @@ impl Sleep {
     #[cfg(feature = "std")]
     pub fn reset(&mut self, deadline: std::time::Instant) {
         self.deadline = match &self.driver {
-            Some(driver) => driver
-                .nanos_at(deadline)
-                .map_or(Deadline::Never, Deadline::At),
+            Some(driver) => Deadline::at(driver.nanos_at(deadline)),
             None => Deadline::Until(deadline),
         };
     }
@@ -193,36 +198,24 @@ impl Sleep {
     /// a sleep not bound to an executor yet).
     pub fn reset_after(&mut self, duration: Duration) {
         self.deadline = match &self.driver {
-            Some(driver) => driver
-                .deadline_after(duration)
-                .map_or(Deadline::Never, Deadline::At),
-            None => {
-                super::driver::duration_nanos(duration).map_or(Deadline::Never, Deadline::After)
-            }
+            Some(driver) => Deadline::at(driver.deadline_after(duration)),
+            None => Deadline::after(duration),
         };
     }
 
-    /// The deadline in the bound driver's nanoseconds (`None`: never, or
-    /// not bound yet).
+    /// For a sleep that fired: moves its deadline to `next(deadline, now)`
+    /// (`None`: never) and returns the deadline it had.
     #[cfg(feature = "std")]
-    pub(crate) fn deadline_nanos(&self) -> Option<u64> {
-        match self.deadline {
-            Deadline::At(at) if self.driver.is_some() => Some(at),
-            _ => None,
-        }
-    }
-
-    /// Sets the deadline in the bound driver's nanoseconds (`None`: never).
-    #[cfg(feature = "std")]
-    pub(crate) fn set_deadline_nanos(&mut self, deadline: Option<u64>) {
-        debug_assert!(self.driver.is_some(), "only a bound sleep has nanoseconds");
-        self.deadline = deadline.map_or(Deadline::Never, Deadline::At);
-    }
-
-    /// The driver this sleep is bound to, if any.
-    #[cfg(feature = "std")]
-    pub(crate) fn driver(&self) -> Option<&Arc<TimerDriver>> {
-        self.driver.as_ref()
+    pub(crate) fn rearm(
+        &mut self,
+        next: impl FnOnce(u64, u64) -> Option<u64>,
+    ) -> std::time::Instant {
+        let (Some(driver), Deadline::At(fired)) = (&self.driver, self.deadline) else {
+            unreachable!("a sleep that fired is bound to a driver, with a deadline")
+        };
+        let at = driver.to_instant(fired);
+        self.deadline = Deadline::at(next(fired, driver.now()));
+        at.unwrap_or_else(std::time::Instant::now)
     }
 
     /// Binds to the executor running on this thread (S3, K6): rebinds when
@@ -266,7 +259,7 @@ impl Sleep {
         if let (Some(from), Some(registration)) = (&self.driver, self.registration.take()) {
             from.cancel(registration.key);
         }
-        self.deadline = deadline.map_or(Deadline::Never, Deadline::At);
+        self.deadline = Deadline::at(deadline);
         self.driver = Some(to);
     }
 }
@@ -279,10 +272,13 @@ impl Future for Sleep {
         let this = &mut *self;
         #[cfg(feature = "std")]
         this.bind_here();
-        let (Some(driver), Deadline::At(deadline)) = (&this.driver, this.deadline) else {
-            return Poll::Pending; // never: nothing to register
-        };
-        driver.poll_timer(&mut this.registration, deadline, cx.waker())
+        match (&this.driver, this.deadline) {
+            (Some(driver), Deadline::At(at)) => {
+                driver.poll_timer(&mut this.registration, at, cx.waker())
+            }
+            (Some(_), Deadline::Never) => Poll::Pending, // nothing to register
+            _ => unreachable!("a polled sleep is bound, to a time on its driver or to never"),
+        }
     }
 }
 

@@ -20,6 +20,14 @@ pub(super) const fn slot_for(when: u64, level: usize) -> usize {
     ((when >> (LEVEL_BITS * level)) % SLOTS as u64) as usize
 }
 
+/// The next slot to process: where it is and the tick at which it is due.
+pub(super) struct Expiration {
+    pub(super) level: usize,
+    pub(super) slot: usize,
+    /// Never before the `elapsed` it was computed at.
+    pub(super) deadline: u64,
+}
+
 pub(super) struct Level {
     level: usize,
     /// Bit `s` is set iff `heads[s]` is not `NIL`.
@@ -51,9 +59,8 @@ impl Level {
         }
     }
 
-    /// The next occupied slot at or after `elapsed` and the tick at which it
-    /// must be processed, which is never before `elapsed`.
-    pub(super) fn next_expiration(&self, elapsed: u64) -> Option<(usize, u64)> {
+    /// The next occupied slot at or after `elapsed`, if any.
+    pub(super) fn next_expiration(&self, elapsed: u64) -> Option<Expiration> {
         if self.occupied == 0 {
             return None;
         }
@@ -78,6 +85,10 @@ impl Level {
             // turn. Saturate: at the very end of time there is no next turn.
             deadline = deadline.saturating_add(level_range);
         }
-        Some((slot, deadline))
+        Some(Expiration {
+            level: self.level,
+            slot,
+            deadline,
+        })
     }
 }

@@ -34,7 +34,7 @@ mod level;
 
 use crate::slab::{Key, Slab};
 use core::fmt;
-use level::{level_range, slot_for, Level};
+use level::{level_range, slot_for, Expiration, Level};
 
 /// Bits of a deadline handled by each level.
 const LEVEL_BITS: usize = 6;
@@ -181,7 +181,7 @@ impl<T> TimerWheel<T> {
         if self.expired != NIL {
             return Some(self.elapsed);
         }
-        self.next_slot().map(|(_, _, deadline)| deadline)
+        self.next_slot().map(|next| next.deadline)
     }
 
     /// Moves time forward to `now` and yields `(deadline, value)` for every
@@ -206,19 +206,21 @@ impl<T> TimerWheel<T> {
                 return Some((node.when, node.value));
             }
             match self.next_slot() {
-                Some((level, _, deadline))
-                    if level == LEVELS - 1 && now.saturating_sub(deadline) >= HORIZON =>
+                Some(next)
+                    if next.level == LEVELS - 1 && now.saturating_sub(next.deadline) >= HORIZON =>
                 {
                     // A jump of more than a whole turn with only far timers
                     // left: skip straight to the earliest deadline (or `now`)
                     // instead of re-cascading them once per turn, which is
                     // 2^28 turns on the way to `u64::MAX`.
                     let target = now.min(self.earliest_top_deadline());
-                    self.cascade(level, slot_for(target, level), target)
+                    self.cascade(Expiration {
+                        slot: slot_for(target, next.level),
+                        deadline: target,
+                        ..next
+                    })
                 }
-                Some((level, slot, deadline)) if deadline <= now => {
-                    self.cascade(level, slot, deadline)
-                }
+                Some(next) if next.deadline <= now => self.cascade(next),
                 _ => {
                     self.elapsed = self.elapsed.max(now);
                     return None;
@@ -227,14 +229,13 @@ impl<T> TimerWheel<T> {
         }
     }
 
-    /// The level, slot and processing tick of the next occupied slot.
-    fn next_slot(&self) -> Option<(usize, usize, u64)> {
+    /// The next occupied slot of the whole wheel.
+    fn next_slot(&self) -> Option<Expiration> {
         // A lower level's window lies inside the current window of every level
         // above it, so the first level with anything in it expires first.
-        self.levels.iter().enumerate().find_map(|(level, l)| {
-            l.next_expiration(self.elapsed)
-                .map(|(slot, deadline)| (level, slot, deadline))
-        })
+        self.levels
+            .iter()
+            .find_map(|level| level.next_expiration(self.elapsed))
     }
 
     /// The earliest deadline in the top level. Only called when every lower
@@ -256,10 +257,10 @@ impl<T> TimerWheel<T> {
     /// Processes one slot at its tick: every entry in it moves to the expired
     /// list or to a lower level. The whole list is detached first, so entries
     /// refiled into the same slot (past the horizon) wait for its next turn.
-    fn cascade(&mut self, level: usize, slot: usize, deadline: u64) {
-        let mut index = self.levels[level].head(slot);
-        self.levels[level].set_head(slot, NIL);
-        self.elapsed = deadline;
+    fn cascade(&mut self, at: Expiration) {
+        let mut index = self.levels[at.level].head(at.slot);
+        self.levels[at.level].set_head(at.slot, NIL);
+        self.elapsed = at.deadline;
         while index != NIL {
             let next = self.slab.at(index).next;
             self.link(index);
@@ -297,10 +298,9 @@ impl<T> TimerWheel<T> {
 
     /// Takes the entry at `index` out of whatever list holds it.
     fn unlink(&mut self, index: u32) {
-        let (prev, next, place) = {
-            let node = self.slab.at(index);
-            (node.prev, node.next, node.place)
-        };
+        let Node {
+            prev, next, place, ..
+        } = *self.slab.at(index);
         if prev == NIL {
             self.set_head(place, next);
         } else {

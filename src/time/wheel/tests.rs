@@ -13,7 +13,7 @@
 #[cfg(not(feature = "std"))]
 extern crate std;
 
-use super::level::slot_range;
+use super::level::{level_range, slot_range};
 use super::*;
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -134,42 +134,14 @@ impl Rng {
     }
 }
 
-const LEVEL_BOUNDARIES: [u64; 17] = [
-    0,
-    1,
-    63,
-    64,
-    65,
-    4095,
-    4096,
-    4097,
-    262_143,
-    262_144,
-    (1 << 30) - 1,
-    1 << 30,
-    (1 << 36) - 1,
-    1 << 36,
-    (1 << 36) + 1,
-    u64::MAX - 1,
-    u64::MAX,
-];
-
-/// Offsets from a non-zero `elapsed`, so the boundaries are also crossed
-/// relative to where the wheel stands.
-const OFFSETS: [u64; 12] = [
-    1,
-    63,
-    64,
-    65,
-    4095,
-    4096,
-    4097,
-    (1 << 30) - 1,
-    1 << 30,
-    (1 << 36) - 1,
-    1 << 36,
-    (1 << 36) + 1,
-];
+/// The ticks either side of each level's span (64, 4096, … 2^36): where a
+/// deadline, or a distance from `elapsed`, moves up a level.
+fn around_level_spans() -> impl Iterator<Item = u64> {
+    (0..LEVELS).flat_map(|level| {
+        let span = level_range(level);
+        [span - 1, span, span + 1]
+    })
+}
 
 /// Ticks the wheel is advanced to before inserting.
 const STARTS: [u64; 7] = [
@@ -193,8 +165,12 @@ fn starts() -> Vec<u64> {
 }
 
 fn deadlines_from(start: u64) -> Vec<u64> {
-    let mut all: Vec<u64> = LEVEL_BOUNDARIES.to_vec();
-    all.extend(OFFSETS.iter().filter_map(|&off| start.checked_add(off)));
+    // Absolute level boundaries, the ends of the range, and the same
+    // boundaries as distances from `start`.
+    let mut all: Vec<u64> = vec![0, 1, u64::MAX - 1, u64::MAX];
+    all.extend(around_level_spans());
+    let offsets = core::iter::once(1).chain(around_level_spans());
+    all.extend(offsets.filter_map(|off| start.checked_add(off)));
     all.sort_unstable();
     all.dedup();
     all
