@@ -24,7 +24,7 @@ mod spawner;
 
 pub use spawner::TaskPoolSpawner;
 
-use super::config::{PoolConfig, PoolSettings};
+use super::config::{pool_setters, PoolConfig, PoolSettings};
 use super::dispatch::dispatch;
 use super::gate::Gate;
 use super::handle::{PoolOwner, TaskHandle};
@@ -81,41 +81,7 @@ impl fmt::Debug for TaskPoolBuilder {
 }
 
 impl TaskPoolBuilder {
-    /// The pool's name, used in error messages (default `"task-pool"`).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.config.name = Some(name.into());
-        self
-    }
-
-    /// At most `size` tasks run at once; the rest wait in FIFO order.
-    /// `0` (the default) is unlimited.
-    ///
-    /// A task that awaits [`TaskPool::run`] of its own pool holds its place
-    /// while it waits: with `size(1)` that can never start, so it gets
-    /// `Err(WouldDeadlock)` at once. With a larger size, nested runs
-    /// deadlock only when every place is held by a task waiting that way —
-    /// keep such nesting below the size, or use a second pool.
-    pub fn size(mut self, size: usize) -> Self {
-        self.config.size = size;
-        self
-    }
-
-    /// Cancels a task running longer than `timeout` from its start (time
-    /// waiting in the buffer does not count); its handle yields `TimedOut`.
-    /// `Duration::MAX` is no limit. Services are not timed.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeout = Some(timeout);
-        self
-    }
-
-    /// Receives every `Panicked` or `TimedOut` outcome that no handle will
-    /// read (the handle was dropped), and the panics of users' destructors.
-    /// Default: one line on stderr. A hook that panics is reported once on
-    /// stderr and otherwise ignored.
-    pub fn on_unhandled(mut self, hook: impl Fn(TaskError) + Send + Sync + 'static) -> Self {
-        self.config.hook = Some(Box::new(hook));
-        self
-    }
+    pool_setters!(config);
 
     /// Builds the pool on the current executor.
     ///

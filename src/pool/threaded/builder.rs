@@ -2,8 +2,7 @@
 //! the configuration it hands to the pool.
 
 use super::{Front, ThreadedTaskPool};
-use crate::error::TaskError;
-use crate::pool::config::PoolConfig;
+use crate::pool::config::{pool_setters, PoolConfig};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -97,50 +96,13 @@ impl<P: Front, C: 'static> ThreadedTaskPoolBuilder<P, C> {
 }
 
 impl<P, C: 'static> ThreadedTaskPoolBuilder<P, C> {
-    /// Names the pool and its thread (`std::thread::current().name()` in a
-    /// task). A name with a NUL byte makes `start` fail with `InvalidName`.
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.config.pool.name = Some(name.into());
-        self
-    }
-
-    /// At most `size` tasks run at once; the rest wait in FIFO order.
-    /// `0` (the default) is unlimited. Services (`start_on`,
-    /// `spawn_service`) do not take a place.
-    ///
-    /// A task holds its place while it awaits a nested `run` of its own
-    /// pool (async front): with `size(1)` that run could never start, so it
-    /// gets `Err(WouldDeadlock)` at once. With a larger size, nested runs
-    /// deadlock only when every place is held by a task waiting that way —
-    /// keep such nesting below the size, or use a second pool.
-    pub fn size(mut self, size: usize) -> Self {
-        self.config.pool.size = size;
-        self
-    }
-
-    /// Cancels a task running longer than `timeout` from its start (not
-    /// counting time in the buffer); its handle yields `TimedOut`.
-    /// `Duration::MAX` is no limit. Services are not timed.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.config.pool.timeout = Some(timeout);
-        self
-    }
+    pool_setters!(config.pool);
 
     /// Bounds the tasks waiting to start (inbox and buffer): past it
     /// `create_task` gives `Err(Full)` and `run` waits for room. `0` (the
     /// default) is no bound. Services do not count.
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.config.limits.capacity = capacity;
-        self
-    }
-
-    /// Receives every `Panicked` or `TimedOut` outcome that no handle will
-    /// read, and the panics of users' code outside a task's poll (a
-    /// destructor, a context's drop, `on_stop`). Default: one line on
-    /// stderr. A hook that panics is reported once on stderr and otherwise
-    /// ignored: it never takes the pool down.
-    pub fn on_unhandled(mut self, hook: impl Fn(TaskError) + Send + Sync + 'static) -> Self {
-        self.config.pool.hook = Some(Box::new(hook));
         self
     }
 
