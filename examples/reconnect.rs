@@ -1,5 +1,5 @@
-//! A request that survives a flaky connection: the seed's `RestartableTask`
-//! use case.
+//! A request that survives a flaky connection: the use case of the
+//! `RestartableTask` of the Python library asyncio-concurrent-tasks.
 //!
 //! A "link" thread drops and restores a simulated connection at random. On
 //! each drop it cancels the task, on each restore it starts it again, which

@@ -1,6 +1,6 @@
 //! `BackgroundTask`: a task made again and again from a factory, running in
-//! the background until cancelled — the seed library's `BackgroundTask`
-//! (a heartbeat, a listener, a watcher).
+//! the background until cancelled — the `BackgroundTask` of the Python
+//! library asyncio-concurrent-tasks (a heartbeat, a listener, a watcher).
 //!
 //! Each `start` calls the factory and spawns the future it returns as a
 //! fresh *attempt*, cancelling the running one first. The value keeps the
@@ -41,7 +41,7 @@ pub type BoxFactory<T> = Box<dyn FnMut() -> Pin<Box<dyn Future<Output = T>>>>;
 /// - **Await its output** with [`join`](Self::join), or through the handle
 ///   `start` returned; the output is taken once, by whichever asks first.
 ///
-/// The seed's heartbeat:
+/// The heartbeat of the Python library asyncio-concurrent-tasks' docs:
 ///
 /// ```
 /// use concurrent_tasks::{block_on, sleep, BackgroundTask};

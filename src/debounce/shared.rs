@@ -4,7 +4,8 @@
 //! A call never runs `f` itself: the state decides, under the lock, which
 //! run it gets. One worker task, spawned on the caller's executor when none
 //! is alive, runs the committed runs one after another: never two runs of
-//! `f` at once, as upstream's lock ensures. Because the worker is a task of
+//! `f` at once, as the lock of the Python library asyncio-concurrent-tasks
+//! ensures. Because the worker is a task of
 //! its own, a caller that drops its `call` future loses nothing: the run
 //! happens and the other callers get its outcome.
 //!
