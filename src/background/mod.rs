@@ -219,7 +219,7 @@ impl<T, F> BackgroundTask<T, F> {
         // start_on
         /// Starts an attempt on a pool (any [`Spawn`](crate::Spawn): a threaded pool,
         /// a [`TaskPool`](crate::TaskPool) or its spawner), from any thread, as a
-        /// *service* of the pool (S1): it runs outside the pool's size limit,
+        /// *service* of the pool: it runs outside the pool's size limit,
         /// per-task timeout and capacity, and the pool's stop cancels it once the
         /// tasks have drained. A running attempt is cancelled first. The factory runs
         /// here; its future must be `Send`.

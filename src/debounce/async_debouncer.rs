@@ -10,7 +10,7 @@ use core::future::Future;
 use core::time::Duration;
 
 /// Debounces an async function whose output does not matter
-/// (`f: Fn(A) -> Fut`, `Fut: Future<Output = ()>`), **D4**.
+/// (`f: Fn(A) -> Fut`, `Fut: Future<Output = ()>`).
 ///
 /// - A call in a quiet moment — no run of `f` in progress or due, and the
 ///   last run ended at least `duration` ago — starts a run of `f` with its

@@ -14,13 +14,13 @@ use core::time::Duration;
 /// window of `duration` share one run of `f`, and every caller gets a clone of
 /// that run's output.
 ///
-/// - [`eager`](Self::eager) (**D1**): a call outside any window runs `f` at
+/// - [`eager`](Self::eager): a call outside any window runs `f` at
 ///   once and opens a window; calls within it return the output of that run
 ///   (waiting for it if it is still going) without running `f` again.
-/// - [`lazy`](Self::lazy) (**D2**): a call opens a window and waits; at its
+/// - [`lazy`](Self::lazy): a call opens a window and waits; at its
 ///   end `f` runs once, with the last call's argument, and every caller of the
 ///   window gets that output.
-/// - [`eager_lazy`](Self::eager_lazy) (**D3**): the first call runs `f` at
+/// - [`eager_lazy`](Self::eager_lazy): the first call runs `f` at
 ///   once and returns its output; later calls within the window wait for one
 ///   trailing run, at the window's end, with the last argument.
 ///
@@ -96,7 +96,7 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
     }
 
     /// A debouncer that runs `f` at once for a call outside any window and
-    /// gives calls within the window the output of that run (**D1**).
+    /// gives calls within the window the output of that run.
     ///
     /// ```
     /// use concurrent_tasks::{block_on, Debouncer};
@@ -123,8 +123,7 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
     }
 
     /// A debouncer that runs `f` once at the end of each window, with the
-    /// last call's argument; every caller of the window gets its output
-    /// (**D2**).
+    /// last call's argument; every caller of the window gets its output.
     ///
     /// ```
     /// use concurrent_tasks::{spawn, time::ManualClock, Debouncer, LocalExecutor};
@@ -153,7 +152,7 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
 
     /// A debouncer whose first call runs `f` at once and returns, while later
     /// calls within the window wait for one trailing run with the last
-    /// argument (**D3**).
+    /// argument.
     ///
     /// ```
     /// use concurrent_tasks::{time::ManualClock, Debouncer, LocalExecutor};

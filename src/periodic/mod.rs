@@ -171,7 +171,7 @@ impl<F> PeriodicTask<F> {
         ;
         // start_on
         /// Starts the schedule on a pool (any [`Spawn`](crate::Spawn)), from any
-        /// thread, as a *service* of the pool (S1): it runs outside the pool's size
+        /// thread, as a *service* of the pool: it runs outside the pool's size
         /// limit, per-task timeout and capacity, and the pool's `stop` cancels it
         /// once the tasks have drained. A running schedule is cancelled first. `f`
         /// and its futures must be `Send`.

@@ -293,7 +293,7 @@ impl<F> OnTimePeriodicTask<F> {
         ;
         // start_on
         /// Starts the schedule on a pool (any [`Spawn`](crate::Spawn)), from any
-        /// thread, as a *service* of the pool (S1): outside its size limit, timeout
+        /// thread, as a *service* of the pool: outside its size limit, timeout
         /// and capacity; the pool's `stop` cancels it once the tasks have drained. A
         /// running one is cancelled first. `f` and its futures must be `Send`.
         ///

@@ -43,7 +43,7 @@ pub(crate) type BoxService = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// run there as services.
 ///
 /// The trait is sealed: `start_on` may have to start a restartable task's
-/// next driver on the same pool later, from another thread (S4), so every
+/// next driver on the same pool later, from another thread, so every
 /// implementor must be able to hand out a `Send` way back to its pool —
 /// which only the crate's pools can.
 ///
@@ -70,7 +70,7 @@ pub trait Spawn: sealed::Sealed {
         self.submit(future, Submit::Task)
     }
 
-    /// Starts `future` as a service (S1): at once, outside the size limit,
+    /// Starts `future` as a service: at once, outside the size limit,
     /// the timeout and the capacity; counted in [`PoolStats::services`];
     /// cancelled by the pool's stop once its tasks have drained. A panic
     /// nobody reads goes to the pool's `on_unhandled`.

@@ -387,13 +387,13 @@ impl<T: Clone + Send + 'static> RestartableTask<T> {
 impl<T: Send + 'static> RestartableTask<T> {
     /// Like [`start`](Self::start), but a driver that is needed is spawned
     /// on `pool` (a threaded pool, a [`TaskPool`](crate::TaskPool) or its
-    /// spawner), from any thread, as a *service* (S1): outside the pool's
+    /// spawner), from any thread, as a *service*: outside the pool's
     /// size limit, timeout and capacity. With a driver alive, `pool` is not
     /// used. The first attempt's timeout then counts from when the pool
     /// first runs the driver (the pool's clock is not readable from here).
     ///
     /// The pool's `stop` cancels the driver once its tasks have drained;
-    /// the running attempt then ends as by [`cancel`](Self::cancel) (S4):
+    /// the running attempt then ends as by [`cancel`](Self::cancel):
     /// awaiters keep waiting, and a later `start` starts a new driver on
     /// this pool if it runs again, else on the current executor, else
     /// returns `false`.

@@ -105,8 +105,9 @@ impl TaskPoolBuilder {
     }
 }
 
-/// A pool of tasks on the current executor: P1–P3 and P5–P7 of the crate's
-/// contract inside any executor of ours, plus a [`spawner`](Self::spawner)
+/// A pool of tasks on the current executor — a size limit, a per-task
+/// timeout, cancel and a draining stop, as the threaded pools have, inside
+/// any executor of ours — plus a [`spawner`](Self::spawner)
 /// for other threads.
 ///
 /// ```

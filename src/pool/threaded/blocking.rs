@@ -59,7 +59,7 @@ impl<C: 'static> ThreadedTaskPool<Blocking, C> {
         self.core.finish_start(starting, answer)
     }
 
-    /// Stops the pool (S2): takes no more tasks, waits until every task
+    /// Stops the pool: takes no more tasks, waits until every task
     /// (buffered ones included) has finished, then cancels the services
     /// (`start_on`, `spawn_service`) and whatever else runs on the pool's
     /// executor, runs `on_stop` (or drops the context) there, and returns
