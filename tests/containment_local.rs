@@ -7,13 +7,13 @@
 
 mod common;
 
+use common::poll_once;
 use common::{within, Gate, Unhandled, LONG};
 use concurrent_tasks::time::MissedTickBehavior;
 use concurrent_tasks::{
     block_on, sleep, spawn, timeout, yield_now, AsyncDebouncer, Debouncer, LocalExecutor,
     OnTimePeriodicTask, PeriodicTask, RestartableTask, TaskError, TaskPool,
 };
-use futures_lite::future::poll_once;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
@@ -343,7 +343,7 @@ fn k3_a_debounce_caller_on_another_thread_takes_over_when_the_workers_executor_e
             .expect("caller 2 joined the run");
         drop(a); // the worker's executor ends while caller 2 waits
         assert_eq!(
-            futures_lite::future::block_on(first),
+            common::foreign_block_on(first),
             Err(TaskError::Cancelled),
             "caller 1's own task went with its executor"
         );
@@ -770,14 +770,14 @@ fn k6_a_join_handle_that_outlives_its_executor_resolves_cancelled() {
         let handle = ex.spawn(std::future::pending::<()>());
         ex.run_until_stalled();
         drop(ex);
-        let direct = futures_lite::future::block_on(handle);
+        let direct = common::foreign_block_on(handle);
         // In an array: a handle handed out of the block as it is.
         let [handle] = block_on(async {
             let handle = spawn(std::future::pending::<()>());
             yield_now().await;
             [handle]
         });
-        (direct, futures_lite::future::block_on(handle))
+        (direct, common::foreign_block_on(handle))
     });
     assert_eq!(direct, Err(TaskError::Cancelled));
     assert_eq!(from_block_on, Err(TaskError::Cancelled));
@@ -837,7 +837,7 @@ fn k6_a_timeout_that_outlives_its_executor_keeps_its_deadline() {
 #[test]
 fn k6_a_timeout_polled_outside_every_executor_panics_naming_timeout() {
     let t = timeout(Duration::from_millis(30), std::future::pending::<()>());
-    let caught = catch_unwind(AssertUnwindSafe(|| futures_lite::future::block_on(t)));
+    let caught = catch_unwind(AssertUnwindSafe(|| common::foreign_block_on(t)));
     let payload = caught.expect_err("polled outside every executor: a panic");
     let text = panic_text(&*payload);
     assert!(

@@ -4,12 +4,12 @@
 
 mod common;
 
+use common::poll_once;
 use common::{wait, within, LONG};
 use concurrent_tasks::{
     block_on, sleep, spawn, AsyncDebouncer, BlockingThreadedTaskPool, Debouncer, JoinHandle,
     LocalExecutor, TaskError,
 };
-use futures_lite::future::poll_once;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -646,15 +646,15 @@ fn d1_outside_an_executor_is_a_clear_error() {
     let d = Debouncer::eager(D, calls.echo());
     let a = AsyncDebouncer::new(D, calls.sink(D));
     assert_eq!(
-        futures_lite::future::block_on(d.try_call(1)),
+        common::foreign_block_on(d.try_call(1)),
         Err(TaskError::NoExecutor)
     );
     assert_eq!(
-        futures_lite::future::block_on(a.try_call(1)),
+        common::foreign_block_on(a.try_call(1)),
         Err(TaskError::NoExecutor)
     );
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        futures_lite::future::block_on(d.call(1))
+        common::foreign_block_on(d.call(1))
     }))
     .expect_err("call panics outside an executor");
     let message = panic.downcast_ref::<String>().expect("a message");

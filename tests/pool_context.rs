@@ -493,7 +493,7 @@ fn p8_abandoned_async_start_leaves_no_thread_and_the_pool_starts_again() {
         };
         block_on(async {
             let mut start = Box::pin(pool.start());
-            assert!(futures_lite::future::poll_once(&mut start).await.is_none());
+            assert!(common::poll_once(&mut start).await.is_none());
         }); // the start future is dropped while the context is being built
         no_thread_named("p8-abandon");
         assert!(!pool.is_running());

@@ -16,8 +16,6 @@ use concurrent_tasks::{
     sleep, timeout, yield_now, BlockingThreadedTaskPool, TaskError, TaskHandle,
 };
 use crossbeam_channel::{unbounded, Receiver, Sender};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
@@ -180,12 +178,39 @@ enum Kind {
     Long(u64),
 }
 
-fn pick(rng: &mut StdRng) -> Kind {
-    match rng.gen_range(0..1000) {
-        0 => Kind::Long(rng.gen_range(2000..3000)),
+/// A seeded PRNG (splitmix64): each thread draws the same stream every run.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// In `0..n` (a modulo: its tiny bias does not matter here).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// True once in `n` draws on average.
+    fn one_in(&mut self, n: u64) -> bool {
+        self.below(n) == 0
+    }
+}
+
+fn pick(rng: &mut Rng) -> Kind {
+    match rng.below(1000) {
+        0 => Kind::Long(2000 + rng.below(1000)),
         1..=10 => Kind::InnerTimeout,
-        11..=50 => Kind::Sleep(rng.gen_range(0..=2000)),
-        _ => Kind::Yield(rng.gen_range(0..4)),
+        11..=50 => Kind::Sleep(rng.below(2001)),
+        _ => Kind::Yield(rng.below(4) as u32),
     }
 }
 
@@ -264,14 +289,14 @@ fn p5_p7_stress_8_submitters_cancels_and_timeouts_resolve_every_handle_once() {
         .map(|(c, rx)| {
             let stopped = stopped.clone();
             std::thread::spawn(move || {
-                let mut rng = StdRng::seed_from_u64(1000 + c as u64);
+                let mut rng = Rng::seeded(1000 + c as u64);
                 let mut got = Vec::new();
                 let mut deferred: Vec<Entry> = Vec::new();
-                let mut cancel = |mut entry: Entry, rng: &mut StdRng| {
+                let mut cancel = |mut entry: Entry, rng: &mut Rng| {
                     entry.handle.cancel();
                     entry.track.cancel_returned.store(true, SeqCst);
                     entry.cancelled = true;
-                    if rng.gen_ratio(1, 16) {
+                    if rng.one_in(16) {
                         let outcome = entry
                             .handle
                             .wait_timeout(HANG)
@@ -284,12 +309,12 @@ fn p5_p7_stress_8_submitters_cancels_and_timeouts_resolve_every_handle_once() {
                 while open || !deferred.is_empty() {
                     if open {
                         match rx.recv_timeout(Duration::from_micros(200)) {
-                            Ok(entry) if rng.gen_bool(0.5) => deferred.push(entry),
+                            Ok(entry) if rng.one_in(2) => deferred.push(entry),
                             Ok(entry) => {
-                                match rng.gen_range(0..4) {
+                                match rng.below(4) {
                                     0 => std::thread::yield_now(),
                                     1 => {
-                                        let spin = Duration::from_micros(rng.gen_range(0..50));
+                                        let spin = Duration::from_micros(rng.below(50));
                                         let until = Instant::now() + spin;
                                         while Instant::now() < until {
                                             std::hint::spin_loop();
@@ -327,7 +352,7 @@ fn p5_p7_stress_8_submitters_cancels_and_timeouts_resolve_every_handle_once() {
             let global = global.clone();
             let cancel_txs = cancel_txs.clone();
             std::thread::spawn(move || {
-                let mut rng = StdRng::seed_from_u64(s as u64);
+                let mut rng = Rng::seeded(s as u64);
                 let mut kept = Vec::with_capacity(PER_SUBMITTER);
                 for i in 0..PER_SUBMITTER {
                     let id = (s * PER_SUBMITTER + i) as u32;
@@ -343,8 +368,8 @@ fn p5_p7_stress_8_submitters_cancels_and_timeouts_resolve_every_handle_once() {
                         cancelled: false,
                         outcome: None,
                     };
-                    if rng.gen_ratio(1, 3) {
-                        let c = rng.gen_range(0..CANCELLERS);
+                    if rng.one_in(3) {
+                        let c = rng.below(CANCELLERS as u64) as usize;
                         cancel_txs[c].send(entry).expect("canceller alive");
                     } else {
                         kept.push(entry);
@@ -603,9 +628,9 @@ fn p7_cancelled_before_start_from_many_threads_is_never_polled() {
     // Phase 1, pool thread frozen: every thread creates its tasks (they wait
     // in the inbox) and cancels a random quarter of them at once.
     let cancels = |phase: u64, mut tasks: Vec<(usize, TaskHandle<u32>, Arc<Track>, bool)>| {
-        let mut rng = StdRng::seed_from_u64(phase);
+        let mut rng = Rng::seeded(phase);
         for (_, h, t, cancelled) in &mut tasks {
-            if !*cancelled && rng.gen_ratio(1, 4) {
+            if !*cancelled && rng.one_in(4) {
                 h.cancel();
                 t.cancel_returned.store(true, SeqCst);
                 *cancelled = true;

@@ -1,6 +1,8 @@
 //! T1, T3: `sleep` / `sleep_until` on the real clock. Bounds leave 40 ms of
 //! slack for a loaded 2-core machine; precision is measured in `benches/`.
 
+mod common;
+
 use concurrent_tasks::{block_on, sleep, sleep_until, spawn, LocalExecutor};
 use std::time::{Duration, Instant};
 
@@ -111,7 +113,7 @@ fn k6_a_sleep_that_outlives_its_executor_rebinds_to_the_next_one() {
 #[should_panic(expected = "concurrent_tasks::sleep was polled outside an executor")]
 fn k6_a_sleep_polled_outside_every_executor_panics_naming_sleep() {
     let [nap] = block_on(async { [sleep(Duration::from_millis(1))] });
-    futures_lite::future::block_on(nap);
+    common::foreign_block_on(nap);
 }
 
 #[test]
