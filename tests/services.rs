@@ -471,29 +471,8 @@ fn s2_stop_timeout_counts_running_and_buffered_tasks_but_not_services() {
     });
 }
 
-#[test]
-fn s2_an_async_stop_timeout_under_tokio_returns_the_cancelled_count() {
-    within(LONG, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let pool = AsyncThreadedTaskPool::builder().start().await.unwrap();
-            let stuck = pool.create_task(std::future::pending::<()>()).unwrap();
-            let quick = pool.create_task(sleep(10 * MS)).unwrap();
-            // A tokio timer keeps running meanwhile: the stop does not block.
-            let ticker = tokio::spawn(async {
-                tokio::time::sleep(5 * MS).await;
-                "ticked"
-            });
-            assert_eq!(pool.stop_timeout(50 * MS).await, Ok(1));
-            assert_eq!(ticker.await.unwrap(), "ticked");
-            assert_eq!(quick.await, Ok(()));
-            assert_eq!(stuck.await, Err(TaskError::Cancelled));
-        });
-    });
-}
+// s2_an_async_stop_timeout_under_tokio_returns_the_cancelled_count: in
+// benches/peers/tests/services.rs (it needs tokio).
 
 #[test]
 fn s2_the_builders_stop_timeout_bounds_stop_and_drop() {
@@ -590,8 +569,7 @@ fn s2_dropping_an_async_stop_future_does_not_undo_the_stop() {
         let held = pool.create_task(gate.wait()).unwrap();
         {
             let mut stop = Box::pin(pool.stop());
-            let first =
-                futures_lite::future::block_on(futures_lite::future::poll_once(stop.as_mut()));
+            let first = common::foreign_block_on(common::poll_once(stop.as_mut()));
             assert!(first.is_none(), "the stop waits for the held task");
         } // the stop future is dropped here
         assert!(
@@ -693,8 +671,7 @@ fn s2_a_dropped_async_stop_timeout_still_cancels_at_its_deadline() {
         let stuck = pool.create_task(std::future::pending::<()>()).unwrap();
         {
             let mut stop = Box::pin(pool.stop_timeout(50 * MS));
-            let first =
-                futures_lite::future::block_on(futures_lite::future::poll_once(stop.as_mut()));
+            let first = common::foreign_block_on(common::poll_once(stop.as_mut()));
             assert!(first.is_none(), "the stop waits for the stuck task");
         } // dropped: the deadline is kept on the pool thread
         assert_eq!(wait(stuck), Err(TaskError::Cancelled));
@@ -778,7 +755,7 @@ fn s3_an_interval_made_on_the_main_thread_ticks_on_the_pool() {
 #[test]
 fn s3_a_timeout_polled_outside_every_executor_panics_naming_timeout() {
     let outcome = std::panic::catch_unwind(|| {
-        futures_lite::future::block_on(timeout(20 * MS, std::future::pending::<()>()))
+        common::foreign_block_on(timeout(20 * MS, std::future::pending::<()>()))
     });
     let payload = outcome.expect_err("it panics");
     let message = payload

@@ -17,6 +17,8 @@
 //! reporter's lines (pools without a hook) and the one-line note of a
 //! panicking `on_unhandled` hook are part of what is exercised.
 
+// The root package's test helpers, shared rather than copied.
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::{within, LONG};

@@ -3,6 +3,8 @@
 //! `is_finished`; dropping it detaches the task. The async front never
 //! blocks the caller's executor thread (tokio current-thread, smol, ours).
 
+// The root package's test helpers, shared rather than copied.
+#[path = "../../../tests/common/mod.rs"]
 mod common;
 
 use common::{within, Gate, LONG};
