@@ -128,9 +128,11 @@ impl<F> OnTimePeriodicTask<F> {
     ///
     /// This is where time zones and daylight saving plug in. "Every day at
     /// 09:00 in Paris" with the `chrono` and `chrono-tz` crates: the gap is
-    /// 23 hours on the day the clocks go forward.
+    /// 23 hours on the day the clocks go forward (not a doctest: the crate
+    /// has no time-zone dependency; `benches/peers/tests/on_time_chrono.rs`
+    /// compiles and runs it).
     ///
-    /// ```
+    /// ```ignore
     /// use chrono::{DateTime, Days, TimeZone, Utc};
     /// use chrono_tz::Europe::Paris;
     /// use concurrent_tasks::OnTimePeriodicTask;
