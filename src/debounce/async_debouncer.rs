@@ -156,11 +156,15 @@ impl<A: 'static> AsyncDebouncer<A> {
     ///
     /// ```
     /// use concurrent_tasks::{AsyncDebouncer, TaskError};
+    /// use std::future::Future;
+    /// use std::task::{Context, Poll, Waker};
     /// use std::time::Duration;
     ///
     /// let d = AsyncDebouncer::new(Duration::from_millis(10), |_: u8| async {});
-    /// let outside = futures_lite::future::block_on(d.try_call(1));
-    /// assert_eq!(outside, Err(TaskError::NoExecutor));
+    /// // Outside every executor: an error at the first poll, not a panic.
+    /// let mut outside = std::pin::pin!(d.try_call(1));
+    /// let poll = outside.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    /// assert_eq!(poll, Poll::Ready(Err(TaskError::NoExecutor)));
     /// ```
     pub async fn try_call(&self, arg: A) -> Result<bool, TaskError> {
         self.core.call(arg).map(|call| call.debounced)

@@ -249,6 +249,8 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
     ///
     /// ```
     /// use concurrent_tasks::{block_on, Debouncer, TaskError};
+    /// use std::future::Future;
+    /// use std::task::{Context, Poll, Waker};
     /// use std::time::Duration;
     ///
     /// let d = Debouncer::eager(Duration::from_millis(5), |n: u8| async move {
@@ -260,8 +262,10 @@ impl<A: 'static, T: Clone + 'static> Debouncer<A, T> {
     ///     concurrent_tasks::sleep(Duration::from_millis(5)).await;
     ///     assert_eq!(d.try_call(7).await, Ok(7)); // it keeps working
     /// });
-    /// let outside = futures_lite::future::block_on(d.try_call(1));
-    /// assert_eq!(outside, Err(TaskError::NoExecutor));
+    /// // Outside every executor: an error at the first poll, not a panic.
+    /// let mut outside = std::pin::pin!(d.try_call(1));
+    /// let poll = outside.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    /// assert_eq!(poll, Poll::Ready(Err(TaskError::NoExecutor)));
     /// ```
     pub async fn try_call(&self, arg: A) -> Result<T, TaskError> {
         let run = self.core.call(arg)?.run;

@@ -69,11 +69,19 @@ impl Stats {
             self.queued();
             return true;
         }
-        self.queued
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
-                (q < self.capacity).then_some(q + 1)
-            })
-            .is_ok()
+        let mut queued = self.queued.load(Ordering::Acquire);
+        while queued < self.capacity {
+            match self.queued.compare_exchange_weak(
+                queued,
+                queued + 1,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return true,
+                Err(now) => queued = now,
+            }
+        }
+        false
     }
 
     /// Like [`try_queue`](Self::try_queue), registering `cx` to be woken

@@ -29,8 +29,8 @@
 //! ```
 //!
 //! The usual `--cfg loom` would also switch every dependency that knows
-//! that cfg into its own loom mode (tokio, a dev-dependency, then does not
-//! build), so the crate answers to `concurrent_tasks_loom` only. loom is a
+//! that cfg into its own loom mode (tokio, a dev-dependency of the workspace's
+//! `benches/peers`, then does not build), so the crate answers to `concurrent_tasks_loom` only. loom is a
 //! dev-dependency (under that cfg), so only the crate's own unit tests see
 //! it: the shim switches on `all(test, concurrent_tasks_loom)`, and the
 //! library that examples and integration tests link stays the real one even

@@ -7,7 +7,8 @@
 //! * the rest: `advance`/`poll`/`next_expiration` semantics, `level_for`, and
 //!   random operation sequences checked against a `BTreeMap` model.
 //!
-//! Every test but the proptest is cheap enough to run under Miri.
+//! Every test is cheap enough to run under Miri (the proptest against the
+//! same model lives in `benches/peers/tests/wheel_model.rs`).
 
 // `std` is only implicit when the `std` feature is on.
 #[cfg(not(feature = "std"))]
