@@ -1,6 +1,7 @@
 //! D1–D4: `Debouncer` (eager, lazy, eager+lazy) and `AsyncDebouncer`, mostly
-//! on a manual clock; upstream's scenarios (test_debounce.py) come first in
-//! each group, with a window of `D` where upstream uses 10 ms.
+//! on a manual clock; the scenarios of the Python library
+//! asyncio-concurrent-tasks (its test_debounce.py) come first in each group,
+//! with a window of `D` where it uses 10 ms.
 
 mod common;
 
@@ -621,7 +622,11 @@ fn d1_panicking_f_is_the_last_result_within_the_window() {
     let d = Debouncer::eager(D, calls.slow_echo(Duration::ZERO));
     let panic = Err(TaskError::Panicked("f got zero".into()));
     assert_eq!(ex.block_on(d.try_call(0)), panic);
-    assert_eq!(ex.block_on(d.try_call(1)), panic, "as upstream's future");
+    assert_eq!(
+        ex.block_on(d.try_call(1)),
+        panic,
+        "as the Python library's future"
+    );
     step(&ex, D);
     assert_eq!(ex.block_on(d.try_call(2)), Ok(2));
 }

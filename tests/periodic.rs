@@ -48,7 +48,7 @@ fn run_starts(
 
 #[test]
 fn b7_40ms_of_work_every_50ms_starts_on_the_grid() {
-    // The upstream scenario, on a manual clock: exact.
+    // The Python library's scenario, on a manual clock: exact.
     assert_eq!(
         run_starts(50, None, |_| 40, 260),
         vec![0, 50, 100, 150, 200, 250]

@@ -247,7 +247,7 @@ fn b8_cancel_stops_the_schedule_and_start_again_starts_from_at() {
 }
 
 #[test]
-fn b8_upstream_on_time_single_and_repeating_on_the_real_clock() {
+fn b8_the_python_librarys_on_time_scenario_single_and_repeating_on_the_real_clock() {
     within(LONG, || {
         let ran = Arc::new(Mutex::new(Vec::new()));
         let log = ran.clone();

@@ -1,4 +1,4 @@
-//! RestartableTask: contract R1–R6 (DESIGN.md, "Restartable task").
+//! RestartableTask: contract R1–R6 (tests/CONTRACT.md, "Restartable task").
 
 mod common;
 
