@@ -139,7 +139,7 @@
 //! timer wheel, the executor driven by hand ([`LocalExecutor::spawn`],
 //! [`LocalExecutor::sleep`], [`LocalExecutor::advance_time`],
 //! [`LocalExecutor::run_until_stalled`]), [`BackgroundTask::start_in`] and
-//! the completion slot, with a spin lock in place of `parking_lot`.
+//! [`RestartableTask::start_in`], with a spin lock in place of `parking_lot`.
 //!
 //! # Safety
 //!
