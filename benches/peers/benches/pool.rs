@@ -6,7 +6,8 @@
 //!
 //! 1. `round trip`: a synchronous caller runs a trivial task on the peer's
 //!    thread and blocks for its result, with caller and pool thread pinned
-//!    to the same CPU and to different CPUs.
+//!    to the same CPU and to different CPUs; across CPUs also against a
+//!    spinning ping-pong (`spin floor`: nobody parks).
 //! 2. `burst 100k`: create 100 000 trivial tasks, then wait for each, from 1
 //!    submitter thread or 4 (25 000 each, each waiting for its own); every
 //!    thread pinned to one CPU.
@@ -22,7 +23,7 @@ use crossbeam_channel::Sender;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
@@ -361,6 +362,60 @@ impl Drop for Floor {
     }
 }
 
+// --- the spinning floor of the round trip: nobody ever parks ---
+
+/// A thread spinning on a crossbeam inbox, and a caller spinning on the
+/// reply: the cost of two cache-line hand-offs between CPUs, the least any
+/// round trip across CPUs can take. Only for split CPUs (on one CPU a
+/// spinner waits out the other's time slice).
+struct SpinFloor {
+    inbox: Sender<u32>,
+    reply: Arc<AtomicU32>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SpinFloor {
+    fn start(cpu: usize) -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded::<u32>();
+        let reply = Arc::new(AtomicU32::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let (reply, stop) = (reply.clone(), stop.clone());
+            move || {
+                pin_to(cpu);
+                while !stop.load(Ordering::Relaxed) {
+                    match rx.try_recv() {
+                        Ok(n) => reply.store(n, Ordering::Release),
+                        Err(_) => std::hint::spin_loop(),
+                    }
+                }
+            }
+        });
+        SpinFloor {
+            inbox: tx,
+            reply,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn round_trip(&self, n: u32) -> u32 {
+        self.inbox.send(n).unwrap();
+        while self.reply.load(Ordering::Acquire) != n {
+            std::hint::spin_loop();
+        }
+        n
+    }
+}
+
+impl Drop for SpinFloor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap();
+    }
+}
+
 // --- tokio: current-thread runtime on its own thread ---
 
 struct Tokio {
@@ -510,6 +565,8 @@ fn ran(name: String) {
 type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
 const ROUND_TRIP: &str = "round trip";
+/// The round trip's spinning floor (split CPUs only).
+const SPIN_FLOOR: &str = "spin floor";
 const PLACEMENTS: [&str; 2] = ["same cpu", "split cpus"];
 
 fn round_trips(c: &mut Criterion) {
@@ -529,6 +586,16 @@ fn round_trips(c: &mut Criterion) {
             });
         }
     }
+    let spin = SpinFloor::start(cpu1);
+    let mut n = 0u32;
+    group.bench_function(BenchmarkId::new("split cpus", SPIN_FLOOR), |b| {
+        ran(format!("{ROUND_TRIP}/split cpus/{SPIN_FLOOR}"));
+        b.iter(|| {
+            n = n.wrapping_add(1).max(1);
+            black_box(spin.round_trip(n))
+        })
+    });
+    drop(spin);
     group.finish();
 }
 
@@ -702,7 +769,10 @@ fn summary() {
                 .get(&format!("{group}/{col}/{peer}"))
                 .map(|m| m / per)
         };
-        for (peer, _) in PEERS {
+        for peer in PEERS.map(|(peer, _)| peer).into_iter().chain([SPIN_FLOOR]) {
+            if columns.iter().all(|c| get(c, peer).is_none()) {
+                continue;
+            }
             print!("  {peer:<20}");
             for c in columns {
                 match get(c, peer) {
@@ -712,7 +782,15 @@ fn summary() {
             }
             println!();
         }
-        for (peer, _) in PEERS.iter().skip(1) {
+        for peer in PEERS
+            .map(|(peer, _)| peer)
+            .into_iter()
+            .skip(1)
+            .chain([SPIN_FLOOR])
+        {
+            if columns.iter().all(|c| get(c, peer).is_none()) {
+                continue;
+            }
             print!("  {:<20}", format!("ours/{peer}"));
             for c in columns {
                 match (get(c, "ours"), get(c, peer)) {
