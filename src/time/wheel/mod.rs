@@ -361,4 +361,6 @@ impl<T> fmt::Debug for Advance<'_, T> {
 }
 
 #[cfg(test)]
+mod model;
+#[cfg(test)]
 mod tests;

@@ -784,126 +784,9 @@ fn level_for_picks_the_lowest_level_sharing_the_window() {
     assert!(checked > 100);
 }
 
-// === random operation sequences against a model ===
+// === random operation sequences against a model (`model.rs`) ===
 
-#[derive(Clone, Debug)]
-enum Op {
-    /// Insert at `elapsed + delta` (saturating).
-    Insert(u64),
-    /// Insert at an absolute tick: huge, `u64::MAX`, or in the past.
-    InsertAt(u64),
-    /// Cancel the key at this index (modulo) of every key ever issued,
-    /// stale ones included.
-    Cancel(usize),
-    /// Drain `advance(elapsed + delta)`.
-    Advance(u64),
-    /// Drain `advance(now)`, `now` possibly behind `elapsed`.
-    AdvanceTo(u64),
-    /// `advance(elapsed + delta)`, take at most `n`, drop the iterator.
-    AdvancePartial(u64, usize),
-}
-
-/// The wheel next to a model of it: `(deadline, seq) -> id`.
-struct Harness {
-    wheel: TimerWheel<u32>,
-    model: BTreeMap<(u64, u64), u32>,
-    /// Every key issued, by id: key, deadline, seq.
-    keys: Vec<(TimerKey, u64, u64)>,
-    last_elapsed: u64,
-}
-
-impl Harness {
-    fn new() -> Self {
-        Harness {
-            wheel: TimerWheel::new(),
-            model: BTreeMap::new(),
-            keys: Vec::new(),
-            last_elapsed: 0,
-        }
-    }
-
-    fn apply(&mut self, op: &Op) {
-        let elapsed = self.wheel.elapsed();
-        match *op {
-            Op::Insert(delta) => self.insert(elapsed.saturating_add(delta)),
-            Op::InsertAt(when) => self.insert(when),
-            Op::Cancel(index) => self.cancel(index),
-            Op::Advance(delta) => self.advance(elapsed.saturating_add(delta), usize::MAX),
-            Op::AdvanceTo(now) => self.advance(now, usize::MAX),
-            Op::AdvancePartial(delta, n) => self.advance(elapsed.saturating_add(delta), n),
-        }
-        self.check();
-    }
-
-    fn insert(&mut self, when: u64) {
-        let seq = self.keys.len() as u64;
-        let id = seq as u32;
-        let key = self.wheel.insert(when, id);
-        assert_eq!(self.wheel.deadline(key), Some(when));
-        self.model.insert((when, seq), id);
-        self.keys.push((key, when, seq));
-    }
-
-    fn cancel(&mut self, index: usize) {
-        if self.keys.is_empty() {
-            return;
-        }
-        let id = index % self.keys.len();
-        let (key, when, seq) = self.keys[id];
-        let expected = self.model.remove(&(when, seq));
-        assert_eq!(self.wheel.deadline(key), expected.map(|_| when));
-        assert_eq!(self.wheel.get_mut(key).copied(), expected);
-        assert_eq!(self.wheel.cancel(key), expected, "cancel disagrees");
-        assert_eq!(self.wheel.cancel(key), None, "second cancel");
-    }
-
-    fn advance(&mut self, now: u64, limit: usize) {
-        let before = self.wheel.elapsed();
-        let effective = now.max(before);
-        let due: Vec<(u64, u32)> = self
-            .model
-            .range(..=(effective, u64::MAX))
-            .map(|(&(when, _), &id)| (when, id))
-            .collect();
-        let mut fired: Vec<(u64, u32)> = self.wheel.advance(now).take(limit).collect();
-        for &(when, id) in &fired {
-            assert!(when <= effective, "{when} yielded by advance({effective})");
-            let (_, key_when, seq) = self.keys[id as usize];
-            assert_eq!(when, key_when, "wrong deadline for {id}");
-            assert_eq!(
-                self.model.remove(&(when, seq)),
-                Some(id),
-                "{id} yielded twice"
-            );
-        }
-        fired.sort_unstable();
-        let after = self.wheel.elapsed();
-        assert!(before <= after && after <= effective);
-        if limit > due.len() {
-            assert_eq!(fired, due, "advance({effective}) from {before}");
-            assert_eq!(after, effective);
-        } else {
-            assert_eq!(fired.len(), limit);
-        }
-    }
-
-    fn check(&mut self) {
-        let elapsed = self.wheel.elapsed();
-        assert!(elapsed >= self.last_elapsed, "time moved back");
-        self.last_elapsed = elapsed;
-        assert_eq!(self.wheel.len(), self.model.len());
-        assert_eq!(self.wheel.is_empty(), self.model.is_empty());
-        check_next(&self.wheel, self.model.keys().next().map(|&(when, _)| when));
-        check_invariants(&self.wheel);
-    }
-
-    /// Drains everything at the end so nothing is lost.
-    fn finish(&mut self) {
-        self.advance(u64::MAX, usize::MAX);
-        self.check();
-        assert!(self.model.is_empty());
-    }
-}
+use super::model::{Harness, Op};
 
 fn random_op(rng: &mut Rng) -> Op {
     match rng.below(20) {
@@ -940,7 +823,7 @@ fn random_operations_match_model() {
     let (seeds, ops) = if cfg!(miri) { (1, 150) } else { (50, 1_000) };
     for seed in 0..seeds {
         let mut rng = Rng(0x1234_5678_9abc_def1 ^ (seed * 0x9e37_79b9));
-        let mut harness = Harness::new();
+        let mut harness = Harness::new(check_invariants::<u32>);
         for _ in 0..ops {
             harness.apply(&random_op(&mut rng));
         }
