@@ -135,18 +135,7 @@ impl Harness {
         assert_eq!(self.wheel.len(), self.model.len());
         assert_eq!(self.wheel.is_empty(), self.model.is_empty());
         (self.extra)(&self.wheel);
-        let next = self.wheel.next_expiration();
-        let Some(&(earliest, _)) = self.model.keys().next() else {
-            assert_eq!(next, None, "empty wheel has no next expiration");
-            return;
-        };
-        let next = next.expect("a non-empty wheel has a next expiration");
-        assert!(next >= elapsed, "next {next} before elapsed {elapsed}");
-        if earliest <= elapsed {
-            assert_eq!(next, elapsed, "a due entry makes next == elapsed");
-        } else {
-            assert!(next <= earliest, "next {next} after earliest {earliest}");
-        }
+        check_next(&self.wheel, self.model.keys().next().map(|&(when, _)| when));
     }
 
     /// Drains everything at the end so nothing is lost.
@@ -154,5 +143,24 @@ impl Harness {
         self.advance(u64::MAX, usize::MAX);
         self.check();
         assert!(self.model.is_empty());
+    }
+}
+
+/// `next_expiration` is `Some` iff something is pending, never before
+/// `elapsed`, never after the earliest pending deadline, and exactly
+/// `elapsed` when something is already due.
+pub(crate) fn check_next<T>(wheel: &TimerWheel<T>, earliest: Option<u64>) {
+    let next = wheel.next_expiration();
+    let elapsed = wheel.elapsed();
+    let Some(earliest) = earliest else {
+        assert_eq!(next, None, "empty wheel has no next expiration");
+        return;
+    };
+    let next = next.expect("a non-empty wheel has a next expiration");
+    assert!(next >= elapsed, "next {next} before elapsed {elapsed}");
+    if earliest <= elapsed {
+        assert_eq!(next, elapsed, "a due entry makes next == elapsed");
+    } else {
+        assert!(next <= earliest, "next {next} after earliest {earliest}");
     }
 }

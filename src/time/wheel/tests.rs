@@ -29,25 +29,6 @@ fn fire<T: Ord>(wheel: &mut TimerWheel<T>, now: u64) -> Vec<(u64, T)> {
     fired
 }
 
-/// `next_expiration` is `Some` iff something is pending, never before
-/// `elapsed`, never after the earliest pending deadline, and exactly `elapsed`
-/// when something is already due.
-fn check_next<T>(wheel: &TimerWheel<T>, earliest: Option<u64>) {
-    let next = wheel.next_expiration();
-    let elapsed = wheel.elapsed();
-    let Some(earliest) = earliest else {
-        assert_eq!(next, None, "empty wheel has no next expiration");
-        return;
-    };
-    let next = next.expect("a non-empty wheel has a next expiration");
-    assert!(next >= elapsed, "next {next} before elapsed {elapsed}");
-    if earliest <= elapsed {
-        assert_eq!(next, elapsed, "a due entry makes next == elapsed");
-    } else {
-        assert!(next <= earliest, "next {next} after earliest {earliest}");
-    }
-}
-
 /// The tick at which the slot `slot` of `level` is next processed, computed
 /// independently of `Level::next_expiration`.
 fn slot_turn(elapsed: u64, level: usize, slot: usize) -> u64 {
@@ -786,7 +767,7 @@ fn level_for_picks_the_lowest_level_sharing_the_window() {
 
 // === random operation sequences against a model (`model.rs`) ===
 
-use super::model::{Harness, Op};
+use super::model::{check_next, Harness, Op};
 
 fn random_op(rng: &mut Rng) -> Op {
     match rng.below(20) {
