@@ -1,9 +1,10 @@
 //! `TimerWheel` against a `BTreeMap` model, through the public API: an
 //! operation sequence is applied to both, and they must agree after each
 //! operation. Shared by the wheel's unit tests (fixed seeds, internal
-//! invariants added, small enough for Miri) and the proptest of
-//! `benches/peers/tests/wheel_model.rs` (wider search, shrinking), which
-//! includes this file; so it names the wheel through `super`.
+//! invariants added, small enough for Miri), the proptest of
+//! `benches/peers/tests/wheel_model.rs` (wider search, shrinking) and the
+//! fuzz target `fuzz/fuzz_targets/wheel.rs`, which include this file; so it
+//! names the wheel through `super`.
 #![allow(dead_code, unreachable_pub)] // each includer uses its part
 
 use super::{TimerKey, TimerWheel};
@@ -139,6 +140,11 @@ impl Harness {
     }
 
     /// Drains everything at the end so nothing is lost.
+    /// The wheel's `elapsed`.
+    pub(crate) fn elapsed(&self) -> u64 {
+        self.wheel.elapsed()
+    }
+
     pub(crate) fn finish(&mut self) {
         self.advance(u64::MAX, usize::MAX);
         self.check();
