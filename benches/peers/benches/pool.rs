@@ -818,63 +818,16 @@ fn summary() {
 
 // === main ===
 
-/// criterion options that take a value (so it is not read as a filter).
-const VALUE_OPTIONS: &[&str] = &[
-    "--color",
-    "-c",
-    "--save-baseline",
-    "-s",
-    "--baseline",
-    "-b",
-    "--baseline-lenient",
-    "--load-baseline",
-    "--format",
-    "--profile-time",
-    "--sample-size",
-    "--warm-up-time",
-    "--measurement-time",
-    "--nresamples",
-    "--noise-threshold",
-    "--confidence-level",
-    "--significance-level",
-    "--plotting-backend",
-    "--output-format",
-];
-
-/// The extras (bytes report, summary) run only in a real benchmark run
-/// (`cargo bench`, not `cargo test --benches`, `--list` or
-/// `--profile-time`). Returns the filter, if any.
-fn real_run() -> Option<Option<String>> {
-    let mut bench = false;
-    let mut filter = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => bench = true,
-            "--test" | "--list" | "--ignored" => return None,
-            a if a.starts_with("--profile-time") => return None,
-            a if VALUE_OPTIONS.contains(&a) => {
-                args.next();
-            }
-            a if a.starts_with('-') => {}
-            a => filter = filter.or_else(|| Some(a.to_owned())),
-        }
-    }
-    bench.then_some(filter)
-}
+#[path = "support/args.rs"]
+mod args;
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     round_trips(&mut c);
     bursts(&mut c);
     c.final_summary();
-    if let Some(filter) = real_run() {
-        let bytes = "bytes per pending task";
-        let wanted = match filter.as_deref() {
-            None => true,
-            Some(f) => f.contains("bytes") || bytes.contains(f),
-        };
-        if wanted {
+    if args::real_run().is_some() {
+        if args::wanted("bytes per pending task", "bytes") {
             bytes_report();
         }
         summary();

@@ -343,54 +343,13 @@ fn lateness_async_io(offsets: &[Duration]) -> Lateness {
     Lateness::from_wakes(wakes)
 }
 
-/// Options of criterion's command line that take a value.
-const VALUE_OPTIONS: &[&str] = &[
-    "-c",
-    "--color",
-    "--colour",
-    "-s",
-    "--save-baseline",
-    "-b",
-    "--baseline",
-    "--baseline-lenient",
-    "--load-baseline",
-    "--format",
-    "--profile-time",
-    "--sample-size",
-    "--warm-up-time",
-    "--measurement-time",
-    "--nresamples",
-    "--noise-threshold",
-    "--confidence-level",
-    "--significance-level",
-    "--plotting-backend",
-    "--output-format",
-];
+#[path = "support/args.rs"]
+mod args;
 
-/// Runs the lateness report only for a real benchmark run (`cargo bench`,
-/// not `cargo test --benches`, `--list` or `--profile-time`) whose filter, if
-/// any, mentions "lateness" (or is a substring of "sleep lateness").
+/// Runs the lateness report only in a real benchmark run whose filter, if
+/// any, mentions "lateness" (or is a part of "sleep lateness").
 fn lateness_wanted() -> bool {
-    let mut bench = false;
-    let mut filter: Option<String> = None;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--bench" => bench = true,
-            "--test" | "--list" | "--ignored" => return false,
-            a if a.starts_with("--profile-time") => return false,
-            a if VALUE_OPTIONS.contains(&a) => {
-                args.next();
-            }
-            a if a.starts_with('-') => {}
-            a => filter = filter.or_else(|| Some(a.to_owned())),
-        }
-    }
-    match filter {
-        _ if !bench => false,
-        None => true,
-        Some(f) => f.contains("lateness") || "sleep lateness".contains(f.as_str()),
-    }
+    args::wanted("sleep lateness", "lateness")
 }
 
 /// Lateness rounds per peer (the peers alternate), from `LATENESS_ROUNDS`.
