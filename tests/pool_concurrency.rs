@@ -1,6 +1,6 @@
 //! P1 (tasks run concurrently on the pool thread) and P4 (`create_task` and
 //! `run` from any number of threads at once, handles waited on from yet
-//! another thread), on both threaded fronts.
+//! another thread), on both threaded fronts; P11 on a foreign executor.
 //!
 //! Timing bounds: sleeps of 50 ms, 40 ms of slack for a loaded 2-core machine.
 
@@ -401,4 +401,26 @@ fn p1_tasks_run_while_the_inbox_never_empties() {
             LINKS - 1
         );
     });
+}
+
+/// P11 without a peer runtime: a handle is `Send + Sync`, awaited on an
+/// executor that is not ours (a bare park/unpark `block_on`) from another
+/// thread, and its blocking `wait` gives the outcome once; the peers
+/// (tokio, smol) await it in `benches/peers/tests/pool_interop.rs`.
+#[test]
+fn p11_a_task_handle_is_send_sync_and_awaits_on_a_foreign_executor() {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    let pool = BlockingThreadedTaskPool::builder().start().unwrap();
+    let handle = pool
+        .create_task(async {
+            sleep(Duration::from_millis(5)).await;
+            7
+        })
+        .unwrap();
+    send_sync(&handle);
+    let awaited = std::thread::spawn(move || common::foreign_block_on(handle));
+    assert_eq!(within(LONG, move || awaited.join().unwrap()), Ok(7));
+    let waited = pool.create_task(async { 8 }).unwrap();
+    assert_eq!(waited.wait(), Ok(8));
+    pool.stop().unwrap();
 }
