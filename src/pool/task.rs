@@ -104,12 +104,13 @@ pub(crate) struct ThreadLink;
 
 impl PoolLink for ThreadLink {
     fn with<R>(&self, f: impl FnOnce(&Rc<PoolInner>) -> R) -> Option<R> {
-        // Clone out of the cell, so `f` may wake (and re-enter) freely.
-        let pool = THREAD_POOL
-            .try_with(|p| p.try_borrow().ok().and_then(|p| p.clone()))
+        // A shared borrow: `f` may wake and re-enter `with` (borrows nest);
+        // only the pool thread's bind and unbind borrow mutably, around
+        // every task of the pool.
+        THREAD_POOL
+            .try_with(|p| p.try_borrow().ok()?.as_ref().map(f))
             .ok()
-            .flatten()?;
-        Some(f(&pool))
+            .flatten()
     }
 
     fn mark(&self) -> usize {
@@ -213,7 +214,9 @@ where
     }
 }
 
-/// Where a pool task is in its life.
+/// Where a pool task is in its life. Plain data (no drop glue): the stage
+/// changes several times per task, on the hot path.
+#[derive(Clone, Copy)]
 enum Stage {
     /// Built on another thread, not yet counted by the pool.
     Sent,
@@ -221,9 +224,9 @@ enum Stage {
     Adopted,
     /// In line at the gate.
     Waiting(Key),
-    /// Holding a place, under the deadline if the pool has a timeout
-    /// (boxed: most pools have none, and a pending task stays small).
-    Running(Option<Box<Sleep>>),
+    /// Holding a place, under the tracker's `deadline` if the pool has a
+    /// timeout.
+    Running,
     /// Its outcome delivered (or being dropped): counted out of the pool.
     Finished,
 }
@@ -233,6 +236,9 @@ enum Stage {
 /// completes the slot with `Cancelled` if nothing was delivered.
 pub(crate) struct Tracker<L: PoolLink, S: TaskShared> {
     stage: Stage,
+    /// The running task's deadline, if its pool has a timeout (boxed: most
+    /// pools have none, and a pending task stays small).
+    deadline: Option<Box<Sleep>>,
     link: L,
     delivery: Delivery<S>,
 }
@@ -242,7 +248,7 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
     /// pool per poll.
     fn poll_start(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let ticket = match self.stage {
-            Stage::Running(_) => return Poll::Ready(()),
+            Stage::Running => return Poll::Ready(()),
             Stage::Adopted => None,
             Stage::Waiting(key) => Some(key),
             Stage::Sent => unreachable!("a pool task is adopted before it is spawned"),
@@ -267,7 +273,8 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
         });
         match started {
             Some(Ok(deadline)) => {
-                self.stage = Stage::Running(deadline);
+                self.stage = Stage::Running;
+                self.deadline = deadline;
                 Poll::Ready(())
             }
             Some(Err(key)) => {
@@ -280,9 +287,9 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
 
     /// `true` once the running task's deadline passed.
     fn timed_out(&mut self, cx: &mut Context<'_>) -> bool {
-        match &mut self.stage {
-            Stage::Running(Some(deadline)) => Pin::new(&mut **deadline).poll(cx).is_ready(),
-            _ => false,
+        match &mut self.deadline {
+            Some(deadline) => Pin::new(&mut **deadline).poll(cx).is_ready(),
+            None => false,
         }
     }
 
@@ -314,12 +321,15 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
 
     /// Leaves the gate (the place or the line) and the pool's counts, as a
     /// task that was in `stage`.
-    fn count_out(&self, stage: Stage) {
+    fn count_out(&mut self, stage: Stage) {
+        if self.deadline.is_some() {
+            self.deadline = None; // its timer goes now
+        }
         let (started, ticket) = match stage {
             Stage::Sent | Stage::Finished => return, // not counted (now)
             Stage::Adopted => (false, None),
             Stage::Waiting(key) => (false, Some(key)),
-            Stage::Running(_) => (true, None),
+            Stage::Running => (true, None),
         };
         let wake = self.link.with(|p| {
             let wake = {
@@ -333,7 +343,9 @@ impl<L: PoolLink, S: TaskShared> Tracker<L, S> {
             p.count_out(started);
             wake
         });
-        wake.into_iter().flatten().for_each(Waker::wake);
+        if let Some(wake) = wake.filter(|wake| !wake.is_empty()) {
+            wake.into_iter().for_each(Waker::wake);
+        }
     }
 }
 
@@ -371,6 +383,7 @@ where
             future,
             Tracker {
                 stage: Stage::Sent,
+                deadline: None,
                 link,
                 delivery: Delivery::new(shared),
             },
@@ -456,7 +469,7 @@ where
             Stage::Sent => "sent",
             Stage::Adopted => "adopted",
             Stage::Waiting(_) => "waiting",
-            Stage::Running(_) => "running",
+            Stage::Running => "running",
             Stage::Finished => "finished",
         };
         f.debug_struct("PoolTask").field("stage", &stage).finish()
