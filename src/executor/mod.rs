@@ -163,6 +163,27 @@ impl LocalExecutor {
     #[cfg(feature = "std")]
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let mut future = core::pin::pin!(future);
+        let mut output = None;
+        self.run_until(&mut |cx| match future.as_mut().poll(cx) {
+            core::task::Poll::Ready(value) => {
+                output = Some(value);
+                true
+            }
+            core::task::Poll::Pending => false,
+        });
+        match output {
+            Some(output) => output,
+            None => unreachable!("`run_until` returns once the future is ready"),
+        }
+    }
+
+    /// `block_on`'s loop, compiled once rather than once per future type:
+    /// polls the main future through `poll_main` (`true`: it is ready) when
+    /// it was woken, runs the tasks, spins briefly, parks.
+    #[cfg(feature = "std")]
+    #[track_caller]
+    fn run_until(&self, poll_main: &mut dyn FnMut(&mut Context<'_>) -> bool) {
         let _enter = current::enter(&self.inner);
         let main = Arc::new(MainWake {
             woken: core::sync::atomic::AtomicBool::new(true),
@@ -173,12 +194,9 @@ impl LocalExecutor {
             waker_fn::waker_fn(move || main.wake())
         };
         let mut cx = Context::from_waker(&waker);
-        let mut future = core::pin::pin!(future);
         loop {
-            if main.take_woken() {
-                if let core::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                    return output;
-                }
+            if main.take_woken() && poll_main(&mut cx) {
+                return;
             }
             self.inner.turn();
             if main.is_woken() || self.inner.has_ready() {
