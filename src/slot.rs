@@ -5,7 +5,8 @@
 //! whoever waits for it, behind one lock.
 //!
 //! # Ground rules
-//! - `state` and `waiters` change only under `inner`'s lock.
+//! - The state, and with it the waiters (kept in `Empty`: once there is an
+//!   outcome nobody waits), change only under `inner`'s lock.
 //! - Completing takes the waiters out under the lock and wakes them after it is
 //!   released, so a waker that re-enters the slot (polls it again) cannot
 //!   deadlock, and the lock is held for a few instructions only.
@@ -29,9 +30,12 @@ use core::fmt;
 use core::task::{Context, Poll, Waker};
 
 /// Where a slot's outcome is.
+///
+/// The waiters live in `Empty`, the only state with any: laid out around
+/// the outcome's `Result` (in its niche), they cost a slot no extra space.
 pub(crate) enum SlotState<T> {
-    /// Nothing yet.
-    Empty,
+    /// Nothing yet; these wait for it.
+    Empty(Waiters),
     /// The outcome, waiting to be taken.
     Full(Result<T, TaskError>),
     /// The outcome was taken by a poll, `join` or `wait`.
@@ -40,6 +44,16 @@ pub(crate) enum SlotState<T> {
     /// to the completer, which may report it).
     #[cfg_attr(not(feature = "std"), allow(dead_code))] // readers detach with std
     Detached,
+}
+
+impl<T> SlotState<T> {
+    /// Number of registered waiters.
+    fn waiters(&self) -> usize {
+        match self {
+            SlotState::Empty(waiters) => waiters.len(),
+            _ => 0,
+        }
+    }
 }
 
 /// Wakers of the tasks or threads waiting on a slot. One waiter (the common
@@ -92,7 +106,6 @@ impl Waiters {
 
 struct Inner<T, X> {
     state: SlotState<T>,
-    waiters: Waiters,
     /// The companion state (see the ground rules).
     extra: X,
 }
@@ -123,8 +136,7 @@ impl<T, X> Slot<T, X> {
     pub(crate) fn with_extra(extra: X) -> Self {
         Slot {
             inner: Mutex::new(Inner {
-                state: SlotState::Empty,
-                waiters: Waiters::None,
+                state: SlotState::Empty(Waiters::None),
                 extra,
             }),
             filled: AtomicBool::new(false),
@@ -154,9 +166,9 @@ impl<T, X> Slot<T, X> {
         match core::mem::replace(&mut inner.state, SlotState::Taken) {
             SlotState::Full(outcome) => Poll::Ready(outcome),
             SlotState::Taken | SlotState::Detached => Poll::Ready(Err(TaskError::AlreadyTaken)),
-            SlotState::Empty => {
-                inner.state = SlotState::Empty;
-                inner.waiters.register(cx.waker());
+            SlotState::Empty(mut waiters) => {
+                waiters.register(cx.waker());
+                inner.state = SlotState::Empty(waiters);
                 Poll::Pending
             }
         }
@@ -168,8 +180,8 @@ impl<T, X> Slot<T, X> {
         match core::mem::replace(&mut inner.state, SlotState::Taken) {
             SlotState::Full(outcome) => Some(outcome),
             SlotState::Taken | SlotState::Detached => Some(Err(TaskError::AlreadyTaken)),
-            SlotState::Empty => {
-                inner.state = SlotState::Empty;
+            empty @ SlotState::Empty(_) => {
+                inner.state = empty;
                 None
             }
         }
@@ -178,7 +190,7 @@ impl<T, X> Slot<T, X> {
     /// Number of registered waiters (for tests).
     #[cfg(test)]
     pub(crate) fn waiter_count(&self) -> usize {
-        self.inner.lock().waiters.len()
+        self.inner.lock().state.waiters()
     }
 }
 
@@ -190,7 +202,10 @@ impl<T, X> Slot<T, X> {
     /// re-register): for a producer that went away and must be replaced by
     /// one of its waiters.
     pub(crate) fn wake_waiters(&self) {
-        let waiters = core::mem::take(&mut self.inner.lock().waiters);
+        let waiters = match &mut self.inner.lock().state {
+            SlotState::Empty(waiters) => core::mem::take(waiters),
+            _ => Waiters::None,
+        };
         waiters.wake_all();
     }
 
@@ -215,7 +230,6 @@ impl<T, X> Slot<T, X> {
     /// never read; an outcome arriving later is refused by `complete`.
     pub(crate) fn detach(&self) -> Option<Result<T, TaskError>> {
         let mut inner = self.inner.lock();
-        inner.waiters = Waiters::None;
         match core::mem::replace(&mut inner.state, SlotState::Detached) {
             SlotState::Full(outcome) => {
                 inner.state = SlotState::Taken;
@@ -225,7 +239,7 @@ impl<T, X> Slot<T, X> {
                 inner.state = SlotState::Taken;
                 None
             }
-            SlotState::Empty | SlotState::Detached => None,
+            SlotState::Empty(_) | SlotState::Detached => None,
         }
     }
 
@@ -236,11 +250,11 @@ impl<T, X> Slot<T, X> {
         T: Clone,
     {
         let mut inner = self.inner.lock();
-        match &inner.state {
+        match &mut inner.state {
             SlotState::Full(outcome) => Poll::Ready(clone_outcome(outcome)),
             SlotState::Taken | SlotState::Detached => Poll::Ready(Err(TaskError::AlreadyTaken)),
-            SlotState::Empty => {
-                inner.waiters.register(cx.waker());
+            SlotState::Empty(waiters) => {
+                waiters.register(cx.waker());
                 Poll::Pending
             }
         }
@@ -260,7 +274,6 @@ pub(crate) fn clone_outcome<T: Clone>(outcome: &Result<T, TaskError>) -> Result<
 /// released.
 pub(crate) struct Outcome<'a, T> {
     state: &'a mut SlotState<T>,
-    waiters: &'a mut Waiters,
     filled: &'a AtomicBool,
     /// Waiters taken out by `complete`, woken once the lock is released.
     woken: Waiters,
@@ -287,23 +300,30 @@ impl<T> Outcome<'_, T> {
         &mut self,
         outcome: Result<T, TaskError>,
     ) -> Result<(), Result<T, TaskError>> {
-        if !matches!(self.state, SlotState::Empty) {
+        if !matches!(self.state, SlotState::Empty(_)) {
             return Err(outcome);
         }
-        *self.state = SlotState::Full(outcome);
+        // Moved out whole: no drop of the old state to call.
+        let SlotState::Empty(waiters) = core::mem::replace(self.state, SlotState::Full(outcome))
+        else {
+            unreachable!("checked above");
+        };
+        self.woken = waiters;
         self.filled.store(true, Ordering::Release);
-        self.woken = core::mem::take(self.waiters);
         Ok(())
     }
 
-    /// Registers `waker` to be woken at completion (stored once per task).
+    /// Registers `waker` to be woken at completion (stored once per task;
+    /// nothing to wait for once there is an outcome).
     pub(crate) fn register(&mut self, waker: &Waker) {
-        self.waiters.register(waker);
+        if let SlotState::Empty(waiters) = self.state {
+            waiters.register(waker);
+        }
     }
 
     /// Number of registered waiters.
     pub(crate) fn waiters(&self) -> usize {
-        self.waiters.len()
+        self.state.waiters()
     }
 }
 
@@ -339,7 +359,6 @@ impl<T, X> Slot<T, X> {
     ) -> (R, Waiters) {
         let mut outcome = Outcome {
             state: &mut inner.state,
-            waiters: &mut inner.waiters,
             filled: &self.filled,
             woken: Waiters::None,
         };
@@ -353,7 +372,7 @@ impl<T, X> fmt::Debug for Slot<T, X> {
         match self.inner.try_lock() {
             Some(inner) => {
                 let state = match inner.state {
-                    SlotState::Empty => "empty",
+                    SlotState::Empty(_) => "empty",
                     SlotState::Full(Ok(_)) => "ok",
                     SlotState::Full(Err(_)) => "err",
                     SlotState::Taken => "taken",
@@ -361,7 +380,7 @@ impl<T, X> fmt::Debug for Slot<T, X> {
                 };
                 f.debug_struct("Slot")
                     .field("state", &state)
-                    .field("waiters", &inner.waiters.len())
+                    .field("waiters", &inner.state.waiters())
                     .finish()
             }
             None => f.write_str("Slot(<locked>)"),

@@ -344,3 +344,17 @@ mod loom_tests {
         });
     }
 }
+
+/// The waiters share the outcome's space (see `SlotState`): a slot of a
+/// small output is its lock, one `Result<T, TaskError>` and two flags.
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn a_slot_keeps_its_waiters_in_the_outcomes_space() {
+    let outcome = core::mem::size_of::<Result<u32, TaskError>>();
+    assert_eq!(core::mem::size_of::<SlotState<u32>>(), outcome);
+    assert!(
+        core::mem::size_of::<Slot<u32>>() <= outcome + 16,
+        "{} bytes",
+        core::mem::size_of::<Slot<u32>>()
+    );
+}
