@@ -20,10 +20,7 @@ fn wait_exit(stopping: &Stopping) -> Exit {
 
 /// Stops the pool behind `core` with `bound` and blocks until its thread has
 /// ended (see [`ThreadedTaskPool::stop_timeout`]).
-pub(super) fn stop_bounded<C: 'static>(
-    core: &Core<C>,
-    bound: Option<Duration>,
-) -> Result<usize, TaskError> {
+pub(super) fn stop_bounded(core: &Core, bound: Option<Duration>) -> Result<usize, TaskError> {
     if core.on_pool_thread() {
         return Err(core.would_deadlock());
     }
@@ -141,7 +138,7 @@ impl<C: 'static> ThreadedTaskPool<Blocking, C> {
         Fut::Output: Send + 'static,
     {
         let count = self.reserve_room()?;
-        self.core.submit_with(make, count)?.wait()
+        self.core.submit_with::<C, _, _, _>(make, count)?.wait()
     }
 
     /// Blocks until there is room under the capacity and reserves it (no

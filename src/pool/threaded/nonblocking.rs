@@ -110,7 +110,7 @@ impl<C: 'static> ThreadedTaskPool<Async, C> {
         Fut::Output: Send + 'static,
     {
         let count = self.reserve_room().await?;
-        self.core.submit_with(make, count)?.await
+        self.core.submit_with::<C, _, _, _>(make, count)?.await
     }
 
     /// Waits for room under the capacity and reserves it; `WouldDeadlock`
@@ -128,12 +128,12 @@ impl<C: 'static> ThreadedTaskPool<Async, C> {
 }
 
 /// Cleans up a start whose future was dropped before it finished.
-struct AbandonOnDrop<'a, C: 'static> {
-    core: &'a Arc<Core<C>>,
-    starting: Option<Starting<C>>,
+struct AbandonOnDrop<'a> {
+    core: &'a Arc<Core>,
+    starting: Option<Starting>,
 }
 
-impl<C: 'static> Drop for AbandonOnDrop<'_, C> {
+impl Drop for AbandonOnDrop<'_> {
     fn drop(&mut self) {
         if let Some(starting) = self.starting.take() {
             self.core.abandon_start(starting);
