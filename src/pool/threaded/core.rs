@@ -403,6 +403,8 @@ impl Core {
     }
 
     /// Counts a task in, makes its handle, and sends the job `job` builds.
+    /// Only the cell and the handle are typed: the checks and the inbox are
+    /// in [`admit`](Self::admit) and [`post`](Self::post), compiled once.
     fn send<T: Send + 'static>(
         &self,
         count: Count,
@@ -410,36 +412,15 @@ impl Core {
     ) -> Result<TaskHandle<T>, TaskError> {
         let refused = {
             let lifecycle = self.lifecycle.read();
-            let Lifecycle::Running(running) = &*lifecycle else {
-                return Err(self.not_running());
-            };
-            let stats = &running.ending.stats;
-            let counted = match count {
-                Count::Blocking if running.ending.thread_id == this_thread() => {
-                    return Err(self.would_deadlock());
-                }
-                Count::Reserved => true,
-                Count::Task | Count::Blocking => {
-                    if !stats.try_queue() {
-                        return Err(TaskError::Full);
-                    }
-                    true
-                }
-                Count::Service => false,
-            };
+            let (running, counted) = self.admit(&lifecycle, count)?;
             let cell = TaskCell::new(running.shared.clone());
             let handle = TaskHandle::new(
                 JoinHandle::new(TaskRef::Cell(cell.clone())),
                 running.owner.clone(),
             );
-            match running.sender.send(job(cell)) {
+            match post(running, counted, job(cell)) {
                 Ok(()) => return Ok(handle),
-                Err(job) => {
-                    if counted {
-                        stats.unqueued();
-                    }
-                    (job, handle)
-                }
+                Err(job) => (job, handle),
             }
         };
         // The pool thread is gone (K2): the job never runs. Dropping it (the
@@ -447,6 +428,32 @@ impl Core {
         // after the lock, since user code may call back into the pool.
         drop(refused);
         Err(self.not_running())
+    }
+
+    /// The running pool a task counted as `count` may go to, and whether it
+    /// was counted in (queued); the refusal otherwise.
+    fn admit<'a>(
+        &self,
+        lifecycle: &'a Lifecycle,
+        count: Count,
+    ) -> Result<(&'a Running, bool), TaskError> {
+        let Lifecycle::Running(running) = lifecycle else {
+            return Err(self.not_running());
+        };
+        let counted = match count {
+            Count::Blocking if running.ending.thread_id == this_thread() => {
+                return Err(self.would_deadlock());
+            }
+            Count::Reserved => true,
+            Count::Task | Count::Blocking => {
+                if !running.ending.stats.try_queue() {
+                    return Err(TaskError::Full);
+                }
+                true
+            }
+            Count::Service => false,
+        };
+        Ok((running, counted))
     }
 
     /// `true` when tasks are bounded by a capacity (a `run` then reserves
@@ -474,6 +481,16 @@ impl Core {
             Lifecycle::Stopped | Lifecycle::Starting => PoolStats::default(),
         }
     }
+}
+
+/// Sends `job` to the pool thread of `running`; gives it back (counted out
+/// again) if that thread is gone.
+fn post(running: &Running, counted: bool, job: BoxJob) -> Result<(), BoxJob> {
+    running.sender.send(job).inspect_err(|_| {
+        if counted {
+            running.ending.stats.unqueued();
+        }
+    })
 }
 
 /// How a submission counts against the pool's capacity.
