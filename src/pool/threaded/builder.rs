@@ -65,6 +65,18 @@ pub(super) struct ThreadedConfig {
     pub(super) on_stop: Option<StopFn>,
 }
 
+impl ThreadedConfig {
+    /// The defaults, with the `()` context (not generic: built once).
+    fn new() -> Self {
+        ThreadedConfig {
+            pool: PoolConfig::default(),
+            limits: Limits::default(),
+            init: Arc::new(|| Box::pin(std::future::ready(Ok(Box::new(()) as Context)))),
+            on_stop: None,
+        }
+    }
+}
+
 /// What only a threaded pool bounds.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Limits {
@@ -90,12 +102,7 @@ impl<P, C> fmt::Debug for ThreadedTaskPoolBuilder<P, C> {
 impl<P> ThreadedTaskPoolBuilder<P, ()> {
     pub(crate) fn new() -> Self {
         ThreadedTaskPoolBuilder {
-            config: ThreadedConfig {
-                pool: PoolConfig::default(),
-                limits: Limits::default(),
-                init: Arc::new(|| Box::pin(std::future::ready(Ok(Box::new(()) as Context)))),
-                on_stop: None,
-            },
+            config: ThreadedConfig::new(),
             front: PhantomData,
             context: PhantomData,
         }

@@ -215,14 +215,7 @@ impl<P: Front, C: 'static> ThreadedTaskPool<P, C> {
 
 impl<P: Front, C: 'static> Drop for ThreadedTaskPool<P, C> {
     fn drop(&mut self) {
-        let bound = self.core.default_stop_bound();
-        // On the pool's own thread nobody can wait for it: the thread
-        // drains and ends on its own.
-        if P::DROP_WAITS && !self.core.on_pool_thread() {
-            let _ = blocking::stop_bounded(&self.core, bound);
-        } else {
-            let _ = self.core.begin_stop(bound);
-        }
+        drop_pool(&self.core, P::DROP_WAITS);
     }
 }
 
@@ -243,6 +236,19 @@ impl<P: Front, C: 'static> sealed::Sealed for ThreadedTaskPool<P, C> {
 
     fn submit<F: SendFuture>(&self, future: F, kind: Submit) -> Spawned<F::Output> {
         self.core.submit(future, kind)
+    }
+}
+
+/// Stops a dropped pool with its default bound; waits for the end if `wait`
+/// (the blocking front) and this is not the pool's own thread.
+fn drop_pool(core: &Core, wait: bool) {
+    let bound = core.default_stop_bound();
+    // On the pool's own thread nobody can wait for it: the thread drains
+    // and ends on its own.
+    if wait && !core.on_pool_thread() {
+        let _ = blocking::stop_bounded(core, bound);
+    } else {
+        let _ = core.begin_stop(bound);
     }
 }
 
