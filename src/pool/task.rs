@@ -512,3 +512,6 @@ where
         f.debug_struct("PoolTask").field("stage", &stage).finish()
     }
 }
+
+#[cfg(test)]
+mod tests;
