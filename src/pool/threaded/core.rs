@@ -404,7 +404,7 @@ impl Core {
 
     /// Counts a task in, makes its handle, and sends the job `job` builds.
     /// Only the cell and the handle are typed: the checks and the inbox are
-    /// in [`admit`](Self::admit) and [`post`](Self::post), compiled once.
+    /// in [`admit`](Self::admit) and [`post`], compiled once.
     fn send<T: Send + 'static>(
         &self,
         count: Count,
