@@ -6,6 +6,7 @@
 use super::inbox::Inbox;
 use super::local::PoolInner;
 use super::task::ThreadJob;
+use std::any::Any;
 use std::rc::Rc;
 use std::task::Poll;
 
@@ -15,10 +16,11 @@ const JOB_BATCH: usize = crate::executor::YIELD_EVERY;
 /// Runs each job from `jobs` with the pool's context and pool, until the
 /// inbox ends: every sender gone, or — checked when it is empty —
 /// `closed()`. `before_job` runs before each job (test-only fault
-/// injection; a no-op otherwise).
-pub(crate) async fn dispatch<C>(
-    jobs: &Inbox<Box<dyn ThreadJob<C>>>,
-    ctx: &C,
+/// injection; a no-op otherwise). The context is erased, so the loop is
+/// compiled once per caller, not per context type.
+pub(crate) async fn dispatch(
+    jobs: &Inbox<Box<dyn ThreadJob>>,
+    ctx: &dyn Any,
     pool: &Rc<PoolInner>,
     closed: impl Fn() -> bool,
     mut before_job: impl FnMut(),

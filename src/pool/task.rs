@@ -21,13 +21,15 @@ use super::local::PoolInner;
 use crate::error::TaskError;
 use crate::executor::cell::{unread_failure, Delivery, TaskCell, TaskShared};
 use crate::executor::task::Delivers;
-use crate::guard::{call_user, poll_user, Guarded};
+use crate::guard::{call_user, drop_user, poll_user, Guarded};
 use crate::pinned::{PinnedFuture, TaskRest};
 use crate::slab::Key;
 use crate::time::Sleep;
+use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -138,9 +140,11 @@ impl Drop for ThreadPoolGuard {
     }
 }
 
-/// A job for a threaded pool's thread: given the pool's context and pool.
-pub(crate) trait ThreadJob<C>: Send {
-    fn run(self: Box<Self>, ctx: &C, pool: &Rc<PoolInner>);
+/// A job for a threaded pool's thread: given the pool's context (erased:
+/// only [`MakeJob`] reads it, so the dispatch machinery is not generic over
+/// its type) and pool.
+pub(crate) trait ThreadJob: Send {
+    fn run(self: Box<Self>, ctx: &dyn Any, pool: &Rc<PoolInner>);
 }
 
 /// The handle side of a job whose task is not made yet: completes the
@@ -169,30 +173,63 @@ impl<T> Drop for Unsent<T> {
 
 /// A job that builds its task on the pool's thread (`create_task_with`,
 /// `run_with`): the user's builder runs there, behind the guard; a panic in
-/// it is the task's outcome (`Panicked`).
-pub(crate) struct MakeJob<M, T> {
-    pub(crate) make: Guarded<M>,
-    pub(crate) unsent: Unsent<T>,
+/// it is the task's outcome (`Panicked`). `C` is the context type `make`
+/// takes, which it finds by downcasting the pool's context.
+pub(crate) struct MakeJob<C, M, T> {
+    make: Guarded<M>,
+    unsent: Unsent<T>,
     /// Counted as queued at submission already (threaded fronts).
-    pub(crate) queued: bool,
+    queued: bool,
+    context: PhantomData<fn(&C)>,
 }
 
-impl<C, M, Fut, T> ThreadJob<C> for MakeJob<M, T>
+impl<C, M, T> MakeJob<C, M, T> {
+    pub(crate) fn new(make: M, unsent: Unsent<T>, queued: bool) -> Self {
+        MakeJob {
+            make: Guarded::new(make),
+            unsent,
+            queued,
+            context: PhantomData,
+        }
+    }
+}
+
+impl<C, M, Fut, T> ThreadJob for MakeJob<C, M, T>
 where
+    C: 'static,
     M: FnOnce(&C) -> Fut + Send,
     Fut: Future<Output = T> + 'static,
     T: Send + 'static,
 {
-    fn run(mut self: Box<Self>, ctx: &C, pool: &Rc<PoolInner>) {
+    fn run(mut self: Box<Self>, ctx: &dyn Any, pool: &Rc<PoolInner>) {
         let make = self.make.take();
         let cell = self.unsent.take();
         if !self.queued {
             pool.stats.queued();
         }
-        match call_user(|| make(ctx)) {
+        // The typed front fixes `C` to the type its builder's `init` makes,
+        // so this finds it; were it ever not so, the task is refused (its
+        // builder dropped here, behind the guard), not the thread panicked.
+        let made = match ctx.downcast_ref::<C>() {
+            Some(ctx) => call_user(|| make(ctx)),
+            None => Err(mismatched_context(drop_user(make).err())),
+        };
+        match made {
             Ok(future) => pool.spawn_future(cell, future, true),
             Err(message) => pool.refuse_made(&cell, TaskError::Panicked(message)),
         }
+    }
+}
+
+/// Why a [`MakeJob`] given a context of another type was refused (cold, not
+/// generic: built once).
+#[cold]
+#[inline(never)]
+fn mismatched_context(drop_panic: Option<String>) -> String {
+    let message = String::from("the pool's context is not of the type the task takes");
+    match drop_panic {
+        None => message,
+        Some(panic) => format!("{message} (and dropping its builder panicked: {panic})"),
     }
 }
 
@@ -202,12 +239,12 @@ pub(crate) struct ServiceJob<F: Future> {
     pub(crate) unsent: Unsent<F::Output>,
 }
 
-impl<C, F> ThreadJob<C> for ServiceJob<F>
+impl<F> ThreadJob for ServiceJob<F>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    fn run(mut self: Box<Self>, _ctx: &C, pool: &Rc<PoolInner>) {
+    fn run(mut self: Box<Self>, _ctx: &dyn Any, pool: &Rc<PoolInner>) {
         let future = self.future.take();
         let cell = self.unsent.take();
         pool.spawn_service(cell, future);
@@ -448,12 +485,12 @@ impl<L: PoolLink, S: TaskShared> Delivers for Tracker<L, S> {
     }
 }
 
-impl<F, C> ThreadJob<C> for PoolTask<F, ThreadLink, Arc<TaskCell<F::Output>>>
+impl<F> ThreadJob for PoolTask<F, ThreadLink, Arc<TaskCell<F::Output>>>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    fn run(self: Box<Self>, _ctx: &C, pool: &Rc<PoolInner>) {
+    fn run(self: Box<Self>, _ctx: &dyn Any, pool: &Rc<PoolInner>) {
         pool.spawn_task(self);
     }
 }
@@ -475,3 +512,6 @@ where
         f.debug_struct("PoolTask").field("stage", &stage).finish()
     }
 }
+
+#[cfg(test)]
+mod tests;

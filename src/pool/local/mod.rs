@@ -48,7 +48,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 /// A job sent by a spawner, run on the pool's thread.
-type Job = Box<dyn ThreadJob<()>>;
+type Job = Box<dyn ThreadJob>;
 
 /// Builds a [`TaskPool`] on the current executor.
 ///

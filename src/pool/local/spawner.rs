@@ -109,11 +109,7 @@ impl sealed::Sealed for TaskPoolSpawner {
     /// pool's gate is) or starts the service.
     fn submit<F: SendFuture>(&self, future: F, kind: Submit) -> Spawned<F::Output> {
         self.send(|unsent| match kind {
-            Submit::Task => Box::new(MakeJob {
-                make: Guarded::new(move |_: &()| future),
-                unsent,
-                queued: false,
-            }),
+            Submit::Task => Box::new(MakeJob::new(move |_: &()| future, unsent, false)),
             Submit::Service => Box::new(ServiceJob {
                 future: Guarded::new(future),
                 unsent,

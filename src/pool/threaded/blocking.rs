@@ -1,5 +1,7 @@
 //! The blocking front: `start`, `stop` and `run` block the calling thread
-//! (through `crate::wait`) until the pool thread answers.
+//! (through `crate::wait`) until the pool thread answers. The typed methods
+//! only forward to the functions here, which are not generic over the
+//! context.
 
 use super::core::{BeginStart, Core, Count, Exit, Stopping};
 use super::{exit_of, Blocking, ThreadedTaskPool, ThreadedTaskPoolBuilder};
@@ -20,16 +22,44 @@ fn wait_exit(stopping: &Stopping) -> Exit {
 
 /// Stops the pool behind `core` with `bound` and blocks until its thread has
 /// ended (see [`ThreadedTaskPool::stop_timeout`]).
-pub(super) fn stop_bounded<C: 'static>(
-    core: &Core<C>,
-    bound: Option<Duration>,
-) -> Result<usize, TaskError> {
+pub(super) fn stop_bounded(core: &Core, bound: Option<Duration>) -> Result<usize, TaskError> {
     if core.on_pool_thread() {
         return Err(core.would_deadlock());
     }
     let stopping = core.begin_stop(bound)?;
     let exit = wait_exit(&stopping);
     core.finish_stop(stopping, exit)
+}
+
+/// Starts the pool behind `core` and blocks until its context is built (or
+/// its error came back).
+fn start(core: &Core) -> Result<(), TaskError> {
+    let starting = loop {
+        match core.begin_start()? {
+            BeginStart::Ready(starting) => break starting,
+            BeginStart::WaitFor(ending) => drop(wait_exit(&ending)),
+        }
+    };
+    let answer = starting
+        .started()
+        .wait_take(None)
+        .expect("an unlimited wait returns");
+    core.finish_start(starting, answer)
+}
+
+/// Blocks until there is room under the capacity and reserves it (no wait,
+/// nor lock, without a capacity); `WouldDeadlock` on the pool's own thread,
+/// which a blocking wait would stall.
+fn reserve_room(core: &Core) -> Result<Count, TaskError> {
+    if !core.has_capacity() {
+        // The submission checks the thread, under the lock it takes.
+        return Ok(Count::Blocking);
+    }
+    if core.on_pool_thread() {
+        return Err(core.would_deadlock());
+    }
+    block_on_poll(|cx| core.poll_room(cx))?;
+    Ok(Count::Reserved)
 }
 
 impl<C: 'static> ThreadedTaskPoolBuilder<Blocking, C> {
@@ -46,17 +76,7 @@ impl<C: 'static> ThreadedTaskPool<Blocking, C> {
     /// done. `AlreadyRunning` if it runs; `Init` if the context failed (no
     /// thread is left behind); `InvalidName` for a name with a NUL byte.
     pub fn start(&self) -> Result<(), TaskError> {
-        let starting = loop {
-            match self.core.begin_start()? {
-                BeginStart::Ready(starting) => break starting,
-                BeginStart::WaitFor(ending) => drop(wait_exit(&ending)),
-            }
-        };
-        let answer = starting
-            .started()
-            .wait_take(None)
-            .expect("an unlimited wait returns");
-        self.core.finish_start(starting, answer)
+        start(&self.core)
     }
 
     /// Stops the pool: takes no more tasks, waits until every task
@@ -111,7 +131,7 @@ impl<C: 'static> ThreadedTaskPool<Blocking, C> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let count = self.reserve_room()?;
+        let count = reserve_room(&self.core)?;
         self.core.submit_task(future, count)?.wait()
     }
 
@@ -140,22 +160,7 @@ impl<C: 'static> ThreadedTaskPool<Blocking, C> {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        let count = self.reserve_room()?;
-        self.core.submit_with(make, count)?.wait()
-    }
-
-    /// Blocks until there is room under the capacity and reserves it (no
-    /// wait, nor lock, without a capacity); `WouldDeadlock` on the pool's own
-    /// thread, which a blocking wait would stall.
-    fn reserve_room(&self) -> Result<Count, TaskError> {
-        if !self.core.has_capacity() {
-            // The submission checks the thread, under the lock it takes.
-            return Ok(Count::Blocking);
-        }
-        if self.core.on_pool_thread() {
-            return Err(self.core.would_deadlock());
-        }
-        block_on_poll(|cx| self.core.poll_room(cx))?;
-        Ok(Count::Reserved)
+        let count = reserve_room(&self.core)?;
+        self.core.submit_with::<C, _, _, _>(make, count)?.wait()
     }
 }

@@ -1,8 +1,14 @@
 //! [`ThreadedTaskPoolBuilder`]: one builder for both threaded fronts, and
 //! the configuration it hands to the pool.
+//!
+//! The context is typed only here and in the typed front: the builder wraps
+//! the user's initialiser and teardown into erased closures (the context as
+//! `Box<dyn Any>`), so the pool's machinery is compiled once, in the
+//! library, whatever the context type.
 
 use super::{Front, ThreadedTaskPool};
 use crate::pool::config::{pool_setters, PoolConfig};
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -11,8 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
-pub(super) type InitFn<C> = Arc<dyn Fn() -> LocalBoxFuture<Result<C, String>> + Send + Sync>;
-pub(super) type StopFn<C> = Arc<dyn Fn(C) -> LocalBoxFuture<()> + Send + Sync>;
+/// The context, erased: built and used only on the pool thread (need not be
+/// `Send`).
+pub(super) type Context = Box<dyn Any>;
+pub(super) type InitFn = Arc<dyn Fn() -> LocalBoxFuture<Result<Context, String>> + Send + Sync>;
+pub(super) type StopFn = Arc<dyn Fn(Context) -> LocalBoxFuture<()> + Send + Sync>;
 
 /// Configures a threaded task pool; one builder for both fronts.
 ///
@@ -39,17 +48,33 @@ pub(super) type StopFn<C> = Arc<dyn Fn(C) -> LocalBoxFuture<()> + Send + Sync>;
 /// ```
 #[must_use = "a builder does nothing until .build() or .start()"]
 pub struct ThreadedTaskPoolBuilder<P, C = ()> {
-    config: ThreadedConfig<C>,
+    config: ThreadedConfig,
     front: PhantomData<fn() -> P>,
+    /// The type `init` builds (erased in `config`); invariant, as the typed
+    /// closures it replaced made it.
+    context: PhantomData<fn(C) -> C>,
 }
 
-/// A threaded pool's configuration.
-pub(super) struct ThreadedConfig<C> {
+/// A threaded pool's configuration; the context is erased (see the module
+/// docs).
+pub(super) struct ThreadedConfig {
     /// What every pool has.
     pub(super) pool: PoolConfig,
     pub(super) limits: Limits,
-    pub(super) init: InitFn<C>,
-    pub(super) on_stop: Option<StopFn<C>>,
+    pub(super) init: InitFn,
+    pub(super) on_stop: Option<StopFn>,
+}
+
+impl ThreadedConfig {
+    /// The defaults, with the `()` context (not generic: built once).
+    fn new() -> Self {
+        ThreadedConfig {
+            pool: PoolConfig::default(),
+            limits: Limits::default(),
+            init: Arc::new(|| Box::pin(std::future::ready(Ok(Box::new(()) as Context)))),
+            on_stop: None,
+        }
+    }
 }
 
 /// What only a threaded pool bounds.
@@ -77,13 +102,9 @@ impl<P, C> fmt::Debug for ThreadedTaskPoolBuilder<P, C> {
 impl<P> ThreadedTaskPoolBuilder<P, ()> {
     pub(crate) fn new() -> Self {
         ThreadedTaskPoolBuilder {
-            config: ThreadedConfig {
-                pool: PoolConfig::default(),
-                limits: Limits::default(),
-                init: Arc::new(|| Box::pin(std::future::ready(Ok(())))),
-                on_stop: None,
-            },
+            config: ThreadedConfig::new(),
             front: PhantomData,
+            context: PhantomData,
         }
     }
 }
@@ -154,12 +175,18 @@ impl<P, C: 'static> ThreadedTaskPoolBuilder<P, C> {
                 limits: self.config.limits,
                 init: Arc::new(move || {
                     let fut = init();
-                    Box::pin(async move { fut.await.map_err(|e| e.to_string()) })
+                    Box::pin(async move {
+                        match fut.await {
+                            Ok(ctx) => Ok(Box::new(ctx) as Context),
+                            Err(e) => Err(e.to_string()),
+                        }
+                    })
                 }),
                 // A teardown takes the context: one for the old type is void.
                 on_stop: None,
             },
             front: PhantomData,
+            context: PhantomData,
         }
     }
 
@@ -172,7 +199,13 @@ impl<P, C: 'static> ThreadedTaskPoolBuilder<P, C> {
         F: Fn(C) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        self.config.on_stop = Some(Arc::new(move |ctx| Box::pin(teardown(ctx))));
+        self.config.on_stop = Some(Arc::new(move |ctx: Context| match ctx.downcast::<C>() {
+            Ok(ctx) => Box::pin(teardown(*ctx)),
+            // The context was built by this builder's `init`, of type `C`
+            // (a new context type resets `on_stop`), so this cannot happen;
+            // if it did, the context is dropped and the miss reported.
+            Err(_) => mismatched_teardown(),
+        }));
         self
     }
 
@@ -183,4 +216,12 @@ impl<P, C: 'static> ThreadedTaskPoolBuilder<P, C> {
         self.config.limits.fault_after = Some(jobs);
         self
     }
+}
+
+/// A teardown given a context of another type (see `on_stop`): fails as
+/// `on_stop` would, inside its task (reported, never let through).
+#[cold]
+#[inline(never)]
+fn mismatched_teardown() -> LocalBoxFuture<()> {
+    Box::pin(async { panic!("on_stop was given a context of another type") })
 }

@@ -1,5 +1,7 @@
 //! The state both threaded fronts share ([`Core`]): the pool's lifecycle
-//! (start, stop, a thread that died), submissions and the capacity.
+//! (start, stop, a thread that died), submissions and the capacity. Not
+//! generic over the context (erased: see `builder.rs`), so the lifecycle is
+//! compiled once, in the library; only `submit_with` knows its type.
 
 use super::builder::{InitFn, Limits, StopFn, ThreadedConfig};
 use super::thread::{PoolThread, StopRequest};
@@ -26,28 +28,28 @@ use std::time::{Duration, Instant};
 
 /// A job for the pool thread: gets the context and the pool. Most are the
 /// boxed pool task itself (`create_task`), spawned as it is.
-pub(super) type BoxJob<C> = Box<dyn ThreadJob<C>>;
+pub(super) type BoxJob = Box<dyn ThreadJob>;
 
 /// The state both fronts share.
-pub(crate) struct Core<C> {
+pub(crate) struct Core {
     /// Name, size, timeout and sink, handed to each run's thread.
     settings: PoolSettings,
     limits: Limits,
-    init: InitFn<C>,
-    on_stop: Option<StopFn<C>>,
-    lifecycle: RwLock<Lifecycle<C>>,
+    init: InitFn,
+    on_stop: Option<StopFn>,
+    lifecycle: RwLock<Lifecycle>,
 }
 
-enum Lifecycle<C> {
+enum Lifecycle {
     Stopped,
     Starting,
-    Running(Running<C>),
+    Running(Running),
     /// A stop began (or a start was abandoned): the thread is ending.
     Stopping(Arc<Ending>),
 }
 
-struct Running<C> {
-    sender: InboxSender<BoxJob<C>>,
+struct Running {
+    sender: InboxSender<BoxJob>,
     owner: Arc<PoolOwner>,
     shared: Arc<Shared>,
     stop: Arc<StopRequest>,
@@ -85,23 +87,23 @@ pub(crate) struct Exit {
 }
 
 /// What the pool thread sends back once its context is built.
-pub(crate) struct Started<C> {
-    pub(super) sender: InboxSender<BoxJob<C>>,
+pub(crate) struct Started {
+    pub(super) sender: InboxSender<BoxJob>,
     pub(super) owner: Arc<PoolOwner>,
     pub(super) shared: Arc<Shared>,
 }
 
 /// A start in progress: wait on `started` (blocking or async), then
 /// [`Core::finish_start`].
-pub(crate) struct Starting<C> {
-    started: Arc<Slot<Started<C>>>,
+pub(crate) struct Starting {
+    started: Arc<Slot<Started>>,
     ending: Arc<Ending>,
     stop: Arc<StopRequest>,
 }
 
-impl<C> Starting<C> {
+impl Starting {
     /// The slot the pool thread completes once its context is built.
-    pub(crate) fn started(&self) -> &Slot<Started<C>> {
+    pub(crate) fn started(&self) -> &Slot<Started> {
         &self.started
     }
 
@@ -111,9 +113,9 @@ impl<C> Starting<C> {
 }
 
 /// What [`Core::begin_start`] did.
-pub(crate) enum BeginStart<C> {
+pub(crate) enum BeginStart {
     /// The thread is starting.
-    Ready(Starting<C>),
+    Ready(Starting),
     /// An earlier thread is still ending: wait for its exit, then ask again.
     WaitFor(Stopping),
 }
@@ -134,8 +136,8 @@ impl Stopping {
 
 // === impl Core ===
 
-impl<C: 'static> Core<C> {
-    pub(super) fn new(config: ThreadedConfig<C>) -> Self {
+impl Core {
+    pub(super) fn new(config: ThreadedConfig) -> Self {
         Core {
             settings: config.pool.resolve(),
             limits: config.limits,
@@ -189,7 +191,7 @@ impl<C: 'static> Core<C> {
     /// Spawns the pool thread; the caller then waits on the result. While
     /// an earlier thread is still ending (a stop under way, an abandoned
     /// start), the caller waits for that end first and asks again.
-    pub(crate) fn begin_start(&self) -> Result<BeginStart<C>, TaskError> {
+    pub(crate) fn begin_start(&self) -> Result<BeginStart, TaskError> {
         if self.name().contains('\0') {
             return Err(TaskError::InvalidName(self.name().to_owned()));
         }
@@ -277,7 +279,7 @@ impl<C: 'static> Core<C> {
     /// Ends a start whose waiter went away (an async `start` future dropped
     /// mid-way): the pool thread, finding nobody to answer, or its inbox
     /// closed, drains and ends on its own.
-    pub(crate) fn abandon_start(&self, starting: Starting<C>) {
+    pub(crate) fn abandon_start(&self, starting: Starting) {
         if let Some(Ok(started)) = starting.started.detach() {
             started.sender.close();
         }
@@ -288,8 +290,8 @@ impl<C: 'static> Core<C> {
     /// gone (waited for) when this returns.
     pub(crate) fn finish_start(
         &self,
-        starting: Starting<C>,
-        answer: Result<Started<C>, TaskError>,
+        starting: Starting,
+        answer: Result<Started, TaskError>,
     ) -> Result<(), TaskError> {
         match answer {
             Ok(started) => {
@@ -384,63 +386,41 @@ impl<C: 'static> Core<C> {
 
     /// Submits a job that spawns the future `make(ctx)` returns, on the
     /// pool's thread (the future need not be `Send`).
-    pub(crate) fn submit_with<T, F, Fut>(
+    pub(crate) fn submit_with<C, T, F, Fut>(
         &self,
         make: F,
         count: Count,
     ) -> Result<TaskHandle<T>, TaskError>
     where
+        C: 'static,
         F: FnOnce(&C) -> Fut + Send + 'static,
         Fut: Future<Output = T> + 'static,
         T: Send + 'static,
     {
         self.send(count, |cell| {
-            Box::new(MakeJob {
-                make: Guarded::new(make),
-                unsent: Unsent::new(cell),
-                queued: true,
-            })
+            Box::new(MakeJob::<C, _, _>::new(make, Unsent::new(cell), true))
         })
     }
 
     /// Counts a task in, makes its handle, and sends the job `job` builds.
+    /// Only the cell and the handle are typed: the checks and the inbox are
+    /// in [`admit`](Self::admit) and [`post`], compiled once.
     fn send<T: Send + 'static>(
         &self,
         count: Count,
-        job: impl FnOnce(Arc<TaskCell<T>>) -> BoxJob<C>,
+        job: impl FnOnce(Arc<TaskCell<T>>) -> BoxJob,
     ) -> Result<TaskHandle<T>, TaskError> {
         let refused = {
             let lifecycle = self.lifecycle.read();
-            let Lifecycle::Running(running) = &*lifecycle else {
-                return Err(self.not_running());
-            };
-            let stats = &running.ending.stats;
-            let counted = match count {
-                Count::Blocking if running.ending.thread_id == this_thread() => {
-                    return Err(self.would_deadlock());
-                }
-                Count::Reserved => true,
-                Count::Task | Count::Blocking => {
-                    if !stats.try_queue() {
-                        return Err(TaskError::Full);
-                    }
-                    true
-                }
-                Count::Service => false,
-            };
+            let (running, counted) = self.admit(&lifecycle, count)?;
             let cell = TaskCell::new(running.shared.clone());
             let handle = TaskHandle::new(
                 JoinHandle::new(TaskRef::Cell(cell.clone())),
                 running.owner.clone(),
             );
-            match running.sender.send(job(cell)) {
+            match post(running, counted, job(cell)) {
                 Ok(()) => return Ok(handle),
-                Err(job) => {
-                    if counted {
-                        stats.unqueued();
-                    }
-                    (job, handle)
-                }
+                Err(job) => (job, handle),
             }
         };
         // The pool thread is gone (K2): the job never runs. Dropping it (the
@@ -448,6 +428,32 @@ impl<C: 'static> Core<C> {
         // after the lock, since user code may call back into the pool.
         drop(refused);
         Err(self.not_running())
+    }
+
+    /// The running pool a task counted as `count` may go to, and whether it
+    /// was counted in (queued); the refusal otherwise.
+    fn admit<'a>(
+        &self,
+        lifecycle: &'a Lifecycle,
+        count: Count,
+    ) -> Result<(&'a Running, bool), TaskError> {
+        let Lifecycle::Running(running) = lifecycle else {
+            return Err(self.not_running());
+        };
+        let counted = match count {
+            Count::Blocking if running.ending.thread_id == this_thread() => {
+                return Err(self.would_deadlock());
+            }
+            Count::Reserved => true,
+            Count::Task | Count::Blocking => {
+                if !running.ending.stats.try_queue() {
+                    return Err(TaskError::Full);
+                }
+                true
+            }
+            Count::Service => false,
+        };
+        Ok((running, counted))
     }
 
     /// `true` when tasks are bounded by a capacity (a `run` then reserves
@@ -477,6 +483,16 @@ impl<C: 'static> Core<C> {
     }
 }
 
+/// Sends `job` to the pool thread of `running`; gives it back (counted out
+/// again) if that thread is gone.
+fn post(running: &Running, counted: bool, job: BoxJob) -> Result<(), BoxJob> {
+    running.sender.send(job).inspect_err(|_| {
+        if counted {
+            running.ending.stats.unqueued();
+        }
+    })
+}
+
 /// How a submission counts against the pool's capacity.
 #[derive(Clone, Copy)]
 pub(crate) enum Count {
@@ -495,9 +511,9 @@ pub(crate) enum Count {
 
 /// A threaded pool as a place to start services later, from any thread (a
 /// restartable task's next driver, S4). Holds the pool weakly.
-pub(crate) struct CoreHost<C>(pub(crate) std::sync::Weak<Core<C>>);
+pub(crate) struct CoreHost(pub(crate) std::sync::Weak<Core>);
 
-impl<C: 'static> ServiceHost for CoreHost<C> {
+impl ServiceHost for CoreHost {
     fn spawn_service(&self, future: BoxService) -> Result<(), TaskError> {
         match self.0.upgrade() {
             Some(core) => core.submit(future, Submit::Service).map(TaskHandle::detach),

@@ -89,8 +89,13 @@ mod front_sealed {
 ///
 /// `Send + Sync`: share it (`&` or `Arc`) with every thread that submits.
 pub struct ThreadedTaskPool<P: Front, C: 'static = ()> {
-    core: Arc<Core<C>>,
+    /// Not generic over `C` (the context is erased there): the pool's
+    /// machinery is compiled once, in the library.
+    core: Arc<Core>,
     front: PhantomData<fn() -> P>,
+    /// The context type, for the typed methods; invariant, and no bar to
+    /// `Send + Sync` (the context lives on the pool thread only).
+    context: PhantomData<fn(C) -> C>,
 }
 
 /// A task pool on its own thread, for synchronous code: the Python library
@@ -152,10 +157,11 @@ impl<P: Front> Default for ThreadedTaskPool<P, ()> {
 }
 
 impl<P: Front, C: 'static> ThreadedTaskPool<P, C> {
-    fn from_config(config: ThreadedConfig<C>) -> Self {
+    fn from_config(config: ThreadedConfig) -> Self {
         ThreadedTaskPool {
             core: Arc::new(Core::new(config)),
             front: PhantomData,
+            context: PhantomData,
         }
     }
 
@@ -193,7 +199,7 @@ impl<P: Front, C: 'static> ThreadedTaskPool<P, C> {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        self.core.submit_with(make, Count::Task)
+        self.core.submit_with::<C, _, _, _>(make, Count::Task)
     }
 
     /// `true` while the pool runs.
@@ -209,14 +215,7 @@ impl<P: Front, C: 'static> ThreadedTaskPool<P, C> {
 
 impl<P: Front, C: 'static> Drop for ThreadedTaskPool<P, C> {
     fn drop(&mut self) {
-        let bound = self.core.default_stop_bound();
-        // On the pool's own thread nobody can wait for it: the thread
-        // drains and ends on its own.
-        if P::DROP_WAITS && !self.core.on_pool_thread() {
-            let _ = blocking::stop_bounded(&self.core, bound);
-        } else {
-            let _ = self.core.begin_stop(bound);
-        }
+        drop_pool(&self.core, P::DROP_WAITS);
     }
 }
 
@@ -237,6 +236,19 @@ impl<P: Front, C: 'static> sealed::Sealed for ThreadedTaskPool<P, C> {
 
     fn submit<F: SendFuture>(&self, future: F, kind: Submit) -> Spawned<F::Output> {
         self.core.submit(future, kind)
+    }
+}
+
+/// Stops a dropped pool with its default bound; waits for the end if `wait`
+/// (the blocking front) and this is not the pool's own thread.
+fn drop_pool(core: &Core, wait: bool) {
+    let bound = core.default_stop_bound();
+    // On the pool's own thread nobody can wait for it: the thread drains
+    // and ends on its own.
+    if wait && !core.on_pool_thread() {
+        let _ = blocking::stop_bounded(core, bound);
+    } else {
+        let _ = core.begin_stop(bound);
     }
 }
 

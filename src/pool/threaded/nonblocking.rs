@@ -1,7 +1,8 @@
 //! The async front: `start`, `stop` and `run` are futures that never block
-//! the caller's thread, on any runtime.
+//! the caller's thread, on any runtime. The typed methods only forward to
+//! the functions here, which are not generic over the context.
 
-use super::core::{Core, Count, Exit, Starting};
+use super::core::{BeginStart, Core, Count, Exit, Starting};
 use super::{exit_of, Async, ThreadedTaskPool, ThreadedTaskPoolBuilder};
 use crate::error::TaskError;
 use crate::slot::Slot;
@@ -12,6 +13,52 @@ use std::time::Duration;
 /// Awaits the exit of the pool thread behind `exited`.
 async fn exited(exited: &Slot<Exit>) -> Exit {
     exit_of(poll_fn(|cx| exited.poll_clone(cx)).await)
+}
+
+/// Starts the pool behind `core` and awaits its context (or its error; a
+/// failed start's thread is gone when this returns).
+async fn start(core: &Arc<Core>) -> Result<(), TaskError> {
+    let starting = loop {
+        match core.begin_start()? {
+            BeginStart::Ready(starting) => break starting,
+            BeginStart::WaitFor(ending) => drop(exited(ending.exited()).await),
+        }
+    };
+    let mut guard = AbandonOnDrop {
+        core,
+        starting: Some(starting),
+    };
+    let starting = guard.starting.as_ref().expect("set above");
+    let answer = poll_fn(|cx| starting.started().poll_take(cx)).await;
+    if answer.is_err() {
+        // The thread is ending: wait for it without blocking.
+        exited(starting.exited()).await;
+    }
+    let starting = guard.starting.take().expect("set above");
+    core.finish_start(starting, answer)
+}
+
+/// Stops the pool behind `core` with `bound` and awaits its end.
+async fn stop_bounded(core: &Core, bound: Option<Duration>) -> Result<usize, TaskError> {
+    if core.on_pool_thread() {
+        return Err(core.would_deadlock());
+    }
+    let stopping = core.begin_stop(bound)?;
+    let exit = exited(stopping.exited()).await;
+    core.finish_stop(stopping, exit)
+}
+
+/// Waits for room under the capacity and reserves it; `WouldDeadlock` for a
+/// nested run that could never start (K5).
+async fn reserve_room(core: &Core) -> Result<Count, TaskError> {
+    if core.nested_run_would_deadlock() {
+        return Err(core.would_deadlock());
+    }
+    if !core.has_capacity() {
+        return Ok(Count::Task); // nothing to reserve: never `Full`
+    }
+    poll_fn(|cx| core.poll_room(cx)).await?;
+    Ok(Count::Reserved)
 }
 
 impl<C: 'static> ThreadedTaskPoolBuilder<Async, C> {
@@ -26,24 +73,7 @@ impl<C: 'static> ThreadedTaskPoolBuilder<Async, C> {
 impl<C: 'static> ThreadedTaskPool<Async, C> {
     /// Starts the pool thread and builds the context.
     pub async fn start(&self) -> Result<(), TaskError> {
-        let starting = loop {
-            match self.core.begin_start()? {
-                super::core::BeginStart::Ready(starting) => break starting,
-                super::core::BeginStart::WaitFor(ending) => drop(exited(ending.exited()).await),
-            }
-        };
-        let mut guard = AbandonOnDrop {
-            core: &self.core,
-            starting: Some(starting),
-        };
-        let starting = guard.starting.as_ref().expect("set above");
-        let answer = poll_fn(|cx| starting.started().poll_take(cx)).await;
-        if answer.is_err() {
-            // The thread is ending: wait for it without blocking.
-            exited(starting.exited()).await;
-        }
-        let starting = guard.starting.take().expect("set above");
-        self.core.finish_start(starting, answer)
+        start(&self.core).await
     }
 
     /// Stops the pool and waits (asynchronously) until it has ended; as
@@ -51,7 +81,7 @@ impl<C: 'static> ThreadedTaskPool<Async, C> {
     /// Dropping the future does not undo the stop: the pool thread finishes
     /// it on its own.
     pub async fn stop(&self) -> Result<(), TaskError> {
-        self.stop_bounded(self.core.default_stop_bound())
+        stop_bounded(&self.core, self.core.default_stop_bound())
             .await
             .map(|_| ())
     }
@@ -75,16 +105,7 @@ impl<C: 'static> ThreadedTaskPool<Async, C> {
     /// # Ok::<(), TaskError>(())
     /// ```
     pub async fn stop_timeout(&self, timeout: Duration) -> Result<usize, TaskError> {
-        self.stop_bounded(Some(timeout)).await
-    }
-
-    async fn stop_bounded(&self, bound: Option<Duration>) -> Result<usize, TaskError> {
-        if self.core.on_pool_thread() {
-            return Err(self.core.would_deadlock());
-        }
-        let stopping = self.core.begin_stop(bound)?;
-        let exit = exited(stopping.exited()).await;
-        self.core.finish_stop(stopping, exit)
+        stop_bounded(&self.core, Some(timeout)).await
     }
 
     /// Runs `future` on the pool and awaits its outcome (waiting for room
@@ -97,7 +118,7 @@ impl<C: 'static> ThreadedTaskPool<Async, C> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let count = self.reserve_room().await?;
+        let count = reserve_room(&self.core).await?;
         self.core.submit_task(future, count)?.await
     }
 
@@ -109,31 +130,18 @@ impl<C: 'static> ThreadedTaskPool<Async, C> {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        let count = self.reserve_room().await?;
-        self.core.submit_with(make, count)?.await
-    }
-
-    /// Waits for room under the capacity and reserves it; `WouldDeadlock`
-    /// for a nested run that could never start (K5).
-    async fn reserve_room(&self) -> Result<Count, TaskError> {
-        if self.core.nested_run_would_deadlock() {
-            return Err(self.core.would_deadlock());
-        }
-        if !self.core.has_capacity() {
-            return Ok(Count::Task); // nothing to reserve: never `Full`
-        }
-        poll_fn(|cx| self.core.poll_room(cx)).await?;
-        Ok(Count::Reserved)
+        let count = reserve_room(&self.core).await?;
+        self.core.submit_with::<C, _, _, _>(make, count)?.await
     }
 }
 
 /// Cleans up a start whose future was dropped before it finished.
-struct AbandonOnDrop<'a, C: 'static> {
-    core: &'a Arc<Core<C>>,
-    starting: Option<Starting<C>>,
+struct AbandonOnDrop<'a> {
+    core: &'a Arc<Core>,
+    starting: Option<Starting>,
 }
 
-impl<C: 'static> Drop for AbandonOnDrop<'_, C> {
+impl Drop for AbandonOnDrop<'_> {
     fn drop(&mut self) {
         if let Some(starting) = self.starting.take() {
             self.core.abandon_start(starting);

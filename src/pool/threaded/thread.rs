@@ -1,8 +1,9 @@
 //! The body of a threaded pool's thread: build the context, serve the
 //! inbox on a [`TaskPool`] until the stop closes it, drain (under the
-//! stop's bound), cancel what is left, tear the context down (S2).
+//! stop's bound), cancel what is left, tear the context down (S2). The
+//! context is erased (`Box<dyn Any>`): this is compiled once, in the library.
 
-use super::builder::{InitFn, StopFn};
+use super::builder::{Context, InitFn, StopFn};
 use super::core::{BoxJob, Started};
 use crate::error::TaskError;
 use crate::executor::{current, LocalExecutor};
@@ -31,18 +32,18 @@ pub(super) struct StopRequest {
 }
 
 /// Everything the pool thread needs, moved into it.
-pub(super) struct PoolThread<C> {
+pub(super) struct PoolThread {
     pub(super) settings: PoolSettings,
-    pub(super) init: InitFn<C>,
-    pub(super) on_stop: Option<StopFn<C>>,
+    pub(super) init: InitFn,
+    pub(super) on_stop: Option<StopFn>,
     pub(super) stats: Arc<Stats>,
-    pub(super) started: Arc<Slot<Started<C>>>,
+    pub(super) started: Arc<Slot<Started>>,
     pub(super) stop: Arc<StopRequest>,
     #[cfg(test)]
     pub(super) fault_after: Option<usize>,
 }
 
-impl<C: 'static> PoolThread<C> {
+impl PoolThread {
     /// Runs the pool until it stops; returns the tasks the stop's bound
     /// cancelled.
     pub(super) fn run(self) -> usize {
@@ -64,7 +65,7 @@ impl<C: 'static> PoolThread<C> {
             .expect("inside block_on");
         // Tasks built on callers' threads find the pool through this thread.
         let _bound = bind_thread_pool(pool.inner());
-        let (sender, jobs) = inbox::<BoxJob<C>>();
+        let (sender, jobs) = inbox::<BoxJob>();
         let shared = current::with_current(|ex| ex.shared().clone()).expect("inside block_on");
         let answer = Started {
             sender,
@@ -88,7 +89,8 @@ impl<C: 'static> PoolThread<C> {
                 }
             }
         };
-        dispatch(&jobs, &ctx, pool.inner(), || false, before_job).await;
+        // `&*ctx`: the context itself, not its box (also `Any`).
+        dispatch(&jobs, &*ctx, pool.inner(), || false, before_job).await;
         let deadline = *self.stop.deadline.lock();
         let cancelled = drain(&pool, deadline).await;
         cancel_the_rest().await;
@@ -98,7 +100,7 @@ impl<C: 'static> PoolThread<C> {
 
     /// Runs the initialiser as a task (its panic comes back as `Panicked`);
     /// on failure answers the start with `Init` and gives `None`.
-    async fn build_context(&self) -> Option<C> {
+    async fn build_context(&self) -> Option<Context> {
         let init = self.init.clone();
         let error = match crate::spawn(async move { init().await }).await {
             Ok(Ok(ctx)) => return Some(ctx),
@@ -114,7 +116,7 @@ impl<C: 'static> PoolThread<C> {
 
     /// Hands the context to `on_stop` (a task run to its end), or drops it;
     /// a panic in either is reported, never let through.
-    async fn tear_down(&self, ctx: C) {
+    async fn tear_down(&self, ctx: Context) {
         match &self.on_stop {
             Some(teardown) => {
                 let teardown = teardown.clone();
