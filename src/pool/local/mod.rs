@@ -18,7 +18,7 @@
 //!   while `open` is read locked; `stop` (and the drop of the `TaskPool`)
 //!   write-locks it to close, then the dispatcher runs what was sent.
 //! - A job that never runs (the executor was dropped first) resolves its
-//!   handle with `Cancelled` (see [`Unsent`]): nothing accepted is lost.
+//!   handle with `Cancelled` (see [`Unsent`](super::task::Unsent)): nothing accepted is lost.
 
 mod spawner;
 
