@@ -24,7 +24,7 @@ fn run_job<T: 'static>(
 }
 
 #[test]
-fn a_make_job_finds_its_context_by_type() {
+fn p12_a_make_job_finds_its_context_by_type() {
     let outcome = run_job(&7u32, |cell| {
         Box::new(MakeJob::<u32, _, _>::new(
             |ctx: &u32| {
@@ -39,7 +39,7 @@ fn a_make_job_finds_its_context_by_type() {
 }
 
 #[test]
-fn a_make_job_given_a_context_of_another_type_refuses_its_task() {
+fn p12_a_make_job_given_a_context_of_another_type_refuses_its_task() {
     let outcome = run_job(&"not a u32", |cell| {
         Box::new(MakeJob::<u32, _, _>::new(
             |_: &u32| async { 1 },
