@@ -158,28 +158,25 @@ impl<T> TaskRef<T> {
 
 /// Delivers a task's outcome to its slot once; completes it with
 /// `Cancelled` if the task is dropped first.
+///
+/// It keeps no "delivered" flag (a task's memory is its bookkeeping): the
+/// slot says whether it has an outcome, and refuses a second one.
 pub(crate) struct Delivery<S: TaskShared> {
     pub(crate) shared: S,
-    delivered: bool,
 }
 
 impl<S: TaskShared> Delivery<S> {
     pub(crate) fn new(shared: S) -> Self {
-        Delivery {
-            shared,
-            delivered: false,
-        }
+        Delivery { shared }
     }
 
-    /// Delivers `outcome` (once). Returns it back when nobody will read it:
-    /// the handle was dropped, or the slot was completed elsewhere first.
+    /// Delivers `outcome`. Returns it back when nobody will read it: the
+    /// handle was dropped, or the slot was completed first (by an earlier
+    /// delivery, or elsewhere).
     pub(crate) fn deliver(
         &mut self,
         outcome: Result<S::Output, TaskError>,
     ) -> Option<Result<S::Output, TaskError>> {
-        if core::mem::replace(&mut self.delivered, true) {
-            return Some(outcome);
-        }
         // Nobody else holds the slot: skip the lock.
         if self.shared.slot_alone() {
             return Some(outcome);
@@ -200,9 +197,13 @@ pub(crate) fn unread_failure<T>(outcome: Result<T, TaskError>) -> Option<TaskErr
 }
 
 impl<S: TaskShared> Drop for Delivery<S> {
+    /// Nothing delivered (the slot has no outcome) and someone may read it:
+    /// `Cancelled`. A delivery refused by a detached slot tries again here,
+    /// and is refused again.
     fn drop(&mut self) {
-        if !self.delivered {
-            let _ = self.shared.slot().complete(Err(TaskError::Cancelled));
+        let slot = self.shared.slot();
+        if !slot.is_complete() && !self.shared.slot_alone() {
+            let _ = slot.complete(Err(TaskError::Cancelled));
         }
     }
 }

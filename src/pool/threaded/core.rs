@@ -192,7 +192,7 @@ impl Core {
     /// an earlier thread is still ending (a stop under way, an abandoned
     /// start), the caller waits for that end first and asks again.
     pub(crate) fn begin_start(&self) -> Result<BeginStart, TaskError> {
-        if self.name().contains('\0') {
+        if self.name().as_bytes().contains(&0) {
             return Err(TaskError::InvalidName(self.name().to_owned()));
         }
         {
