@@ -358,3 +358,18 @@ fn a_slot_keeps_its_waiters_in_the_outcomes_space() {
         core::mem::size_of::<Slot<u32>>()
     );
 }
+
+#[test]
+fn a_waker_registered_after_the_outcome_is_not_kept() {
+    let slot = Slot::<u32>::new();
+    let (early, early_wakes) = counting_waker();
+    slot.with(|_, out| out.register(&early));
+    assert_eq!(slot.waiter_count(), 1);
+    slot.complete(Ok(1)).unwrap();
+    assert_eq!(early_wakes.load(Ordering::SeqCst), 1);
+    let (late, late_wakes) = counting_waker();
+    slot.with(|_, out| out.register(&late));
+    assert_eq!(slot.waiter_count(), 0, "nothing left to wait for");
+    assert_eq!(late_wakes.load(Ordering::SeqCst), 0);
+    assert_eq!(slot.try_take(), Some(Ok(1)));
+}

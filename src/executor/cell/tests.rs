@@ -72,3 +72,18 @@ fn p7_a_delivery_dropped_first_completes_the_slot_with_cancelled() {
     assert_eq!(alone.deliver(Ok(1)), Some(Ok(1)));
     assert_eq!(alone.deliver(Ok(2)), Some(Ok(2)), "delivered once");
 }
+
+#[test]
+fn p7_a_delivered_task_dropped_later_leaves_its_outcome_and_refuses_a_second() {
+    let ex = LocalExecutor::new_manual();
+    let cell = TaskCell::<u32>::new(ex.inner.shared.clone());
+    let mut delivery = Delivery::new(cell.clone());
+    assert_eq!(delivery.deliver(Ok(1)), None, "stored");
+    assert_eq!(
+        delivery.deliver(Ok(2)),
+        Some(Ok(2)),
+        "the slot refuses a second"
+    );
+    drop(delivery);
+    assert_eq!(cell.slot.try_take(), Some(Ok(1)), "no `Cancelled` over it");
+}
