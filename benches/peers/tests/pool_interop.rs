@@ -266,6 +266,50 @@ async fn ticks_during<F: Future>(ticks: &AtomicUsize, during: F) -> (F::Output, 
     (out, ticks.load(Ordering::SeqCst) - before)
 }
 
+/// `start().await` (with a context that takes `NAP` to build) and
+/// `run().await` of a `NAP` sleep, each leaving `host`'s thread free to tick.
+async fn start_and_run_without_blocking(
+    ticks: &AtomicUsize,
+    name: &str,
+    host: &str,
+) -> AsyncThreadedTaskPool {
+    let (pool, n) = ticks_during(
+        ticks,
+        AsyncThreadedTaskPool::builder()
+            .name(name)
+            .async_context(|| async {
+                sleep(NAP).await;
+                Ok::<_, String>(())
+            })
+            .start(),
+    )
+    .await;
+    let pool = pool.unwrap();
+    assert!(n >= MIN_TICKS, "start blocked {host}'s thread: {n} ticks");
+    let (out, n) = ticks_during(
+        ticks,
+        pool.run(async {
+            sleep(NAP).await;
+            1
+        }),
+    )
+    .await;
+    assert_eq!(out, Ok(1));
+    assert!(n >= MIN_TICKS, "run blocked {host}'s thread: {n} ticks");
+    pool
+}
+
+/// `stop().await` while a `NAP` task drains, leaving `host`'s thread free
+/// to tick.
+async fn stop_without_blocking(ticks: &AtomicUsize, pool: AsyncThreadedTaskPool, host: &str) {
+    pool.create_task(async { sleep(NAP).await })
+        .unwrap()
+        .detach();
+    let (out, n) = ticks_during(ticks, pool.stop()).await;
+    assert_eq!(out, Ok(()));
+    assert!(n >= MIN_TICKS, "stop blocked {host}'s thread: {n} ticks");
+}
+
 #[test]
 fn p11_async_front_never_blocks_a_tokio_current_thread_runtime() {
     within(Duration::from_secs(30), || {
@@ -281,33 +325,7 @@ fn p11_async_front_never_blocks_a_tokio_current_thread_runtime() {
                 })
             };
             tokio::task::yield_now().await;
-
-            // start().await with a context that takes 100 ms to build.
-            let (pool, n) = ticks_during(
-                &ticks,
-                AsyncThreadedTaskPool::builder()
-                    .name("p11-tokio-front")
-                    .async_context(|| async {
-                        sleep(NAP).await;
-                        Ok::<_, String>(())
-                    })
-                    .start(),
-            )
-            .await;
-            let pool = pool.unwrap();
-            assert!(n >= MIN_TICKS, "start blocked tokio's thread: {n} ticks");
-
-            // run().await of a 100 ms sleep.
-            let (out, n) = ticks_during(
-                &ticks,
-                pool.run(async {
-                    sleep(NAP).await;
-                    1
-                }),
-            )
-            .await;
-            assert_eq!(out, Ok(1));
-            assert!(n >= MIN_TICKS, "run blocked tokio's thread: {n} ticks");
+            let pool = start_and_run_without_blocking(&ticks, "p11-tokio-front", "tokio").await;
 
             // A handle awaited on tokio.
             let h = pool
@@ -320,13 +338,7 @@ fn p11_async_front_never_blocks_a_tokio_current_thread_runtime() {
             assert_eq!(out, Ok(2));
             assert!(n >= MIN_TICKS, "awaiting a handle blocked: {n} ticks");
 
-            // stop().await while a 100 ms task drains.
-            pool.create_task(async { sleep(NAP).await })
-                .unwrap()
-                .detach();
-            let (out, n) = ticks_during(&ticks, pool.stop()).await;
-            assert_eq!(out, Ok(()));
-            assert!(n >= MIN_TICKS, "stop blocked tokio's thread: {n} ticks");
+            stop_without_blocking(&ticks, pool, "tokio").await;
             ticker.abort();
         });
     });
@@ -425,35 +437,8 @@ fn p11_async_front_never_blocks_smol() {
                 })
             };
             smol::future::yield_now().await;
-            let (pool, n) = ticks_during(
-                &ticks,
-                AsyncThreadedTaskPool::builder()
-                    .name("p11-smol-front")
-                    .async_context(|| async {
-                        sleep(NAP).await;
-                        Ok::<_, String>(())
-                    })
-                    .start(),
-            )
-            .await;
-            let pool = pool.unwrap();
-            assert!(n >= MIN_TICKS, "start blocked smol's thread: {n} ticks");
-            let (out, n) = ticks_during(
-                &ticks,
-                pool.run(async {
-                    sleep(NAP).await;
-                    1
-                }),
-            )
-            .await;
-            assert_eq!(out, Ok(1));
-            assert!(n >= MIN_TICKS, "run blocked smol's thread: {n} ticks");
-            pool.create_task(async { sleep(NAP).await })
-                .unwrap()
-                .detach();
-            let (out, n) = ticks_during(&ticks, pool.stop()).await;
-            assert_eq!(out, Ok(()));
-            assert!(n >= MIN_TICKS, "stop blocked smol's thread: {n} ticks");
+            let pool = start_and_run_without_blocking(&ticks, "p11-smol-front", "smol").await;
+            stop_without_blocking(&ticks, pool, "smol").await;
             drop(ticker);
         }));
     });
